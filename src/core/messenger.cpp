@@ -1,0 +1,855 @@
+#include "core/messenger.hpp"
+
+#include <algorithm>
+#include <list>
+#include <map>
+#include <set>
+
+#include "crypto/fingerprint.hpp"
+#include "crypto/identity.hpp"
+#include "discovery/avahi_directory.hpp"
+#include "storage/contact_store.hpp"
+#include "storage/database.hpp"
+#include "storage/message_store.hpp"
+#include "sync/outbox.hpp"
+#include "transport/link_local_listener.hpp"
+#include "transport/link_local_stream.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+#include "xmpp/stanzas.hpp"
+
+namespace chinwag::core {
+
+using model::Contact;
+using model::Message;
+using model::MessageState;
+using model::Trust;
+
+namespace {
+
+constexpr std::size_t kMaxBodyBytes = 48 * 1024;
+constexpr std::size_t kMaxUnopenedStreams = 64;
+constexpr std::int64_t kIdleCloseMs = 120000;
+constexpr std::int64_t kMaxRetryDelayMs = 60000;
+
+bool has_address(const discovery::PeerAnnouncement& ann, const std::string& ip)
+{
+    return std::any_of(ann.addresses.begin(), ann.addresses.end(),
+                       [&](const discovery::Address& a) { return a.ip == ip; });
+}
+
+// IPv4 first: every stack has it; IPv6 link-local needs its interface index (XEP-0174 §5).
+std::vector<std::string> dial_order(const discovery::PeerAnnouncement& ann)
+{
+    std::vector<std::string> out;
+    for (const auto& a : ann.addresses)
+        if (!a.ipv6)
+            out.push_back(a.ip);
+    for (const auto& a : ann.addresses)
+        if (a.ipv6)
+            out.push_back(a.ifindex > 0 && a.ip.rfind("fe80", 0) == 0 ? a.ip + "%" + std::to_string(a.ifindex) : a.ip);
+    return out;
+}
+
+}  // namespace
+
+class Messenger::Impl {
+public:
+    // One stream and what was sent on it (so a reconnect resends what lacks a receipt).
+    struct Slot {
+        std::unique_ptr<transport::LinkLocalStream> stream;
+        std::string contact_id;  // known once open
+        std::set<std::string> sent_ids;
+        bool dead = false;
+    };
+    // A peer present on the LAN now.
+    struct Presence {
+        std::string contact_id;
+        discovery::PeerAnnouncement announcement;
+        bool reachable = true;  // false after its open stream died without goodbye
+    };
+    struct Retry {
+        std::int64_t due_ms = 0;
+        std::int64_t delay_ms = 0;
+    };
+
+    Impl(Messenger& outer, std::unique_ptr<Profile> profile, crypto::Identity identity,
+         std::unique_ptr<storage::Database> db, GMainContext* context)
+        : outer_(outer),
+          profile_(std::move(profile)),
+          identity_(std::move(identity)),
+          db_(std::move(db)),
+          contacts_(*db_),
+          messages_(*db_),
+          context_(context)
+    {
+    }
+
+    ~Impl()
+    {
+        if (housekeeping_)
+            g_source_remove(housekeeping_);
+        if (cleanup_)
+            g_source_remove(cleanup_);
+        for (auto& slot : slots_)
+            slot.stream.reset();
+        directory_.reset();
+    }
+
+    Result<void> start();
+    std::string self_instance() const;
+    discovery::PresenceRecord own_record() const;
+    void publish();
+
+    void on_peer_seen(const discovery::PeerAnnouncement& ann);
+    void on_peer_down(const std::string& instance);
+    void mark_unreachable(const std::string& contact_id, const std::string& why);
+    void on_incoming(GSocketConnection* connection);
+    void authorize(const std::string& from, const std::string& ip, std::function<void(transport::Admission)> answer);
+    void on_stream_open(Slot* slot);
+    void on_stream_closed(Slot* slot, const transport::CloseInfo& info);
+    void on_stanza(Slot* slot, const xmpp::Element& stanza);
+    void handle_message(Slot* slot, const xmpp::IncomingMessage& message);
+    void flush_outbox(const std::string& contact_id);
+    void connect_to(const std::string& contact_id);
+    void schedule_retry(const std::string& contact_id);
+    Slot* open_slot(const std::string& contact_id);
+    bool connecting(const std::string& contact_id) const;
+    Slot& add_slot(std::unique_ptr<transport::LinkLocalStream> stream, std::string contact_id);
+    void schedule_cleanup();
+    static gboolean on_housekeeping(gpointer self);
+    static gboolean on_cleanup(gpointer self);
+
+    Result<std::string> resolve(const std::string& ref) const;
+    std::optional<Presence> presence_of(const std::string& contact_id) const;
+    PeerView view(const Contact& contact) const;
+    void emit_peer(const std::string& contact_id);
+    void warn(std::string kind, std::string peer, std::string detail);
+    void notice(std::string kind, std::string detail);
+    void storage_failed(const Error& error);
+
+    Messenger& outer_;
+    std::unique_ptr<Profile> profile_;
+    crypto::Identity identity_;
+    std::unique_ptr<storage::Database> db_;
+    mutable storage::ContactStore contacts_;
+    mutable storage::MessageStore messages_;
+    GMainContext* context_;
+    std::unique_ptr<discovery::AvahiDirectory> directory_;
+    std::unique_ptr<transport::LinkLocalListener> listener_;
+    std::uint16_t port_ = 0;
+
+    std::map<std::string, Presence> online_;          // instance → presence
+    std::map<std::string, std::string> chat_states_;  // contact → last XEP-0085 state
+    std::map<std::string, Retry> retries_;
+    std::set<std::string> resolving_;                 // contacts with a connect in preparation
+    std::set<std::string> warned_;                    // "kind|peer" already told the user
+    std::list<Slot> slots_;
+    guint housekeeping_ = 0;
+    guint cleanup_ = 0;
+    bool started_ = false;
+};
+
+// ---- start-up and presence ----
+
+Result<void> Messenger::Impl::start()
+{
+    if (started_)
+        return {};
+    listener_ = std::make_unique<transport::LinkLocalListener>([this](GSocketConnection* c) { on_incoming(c); });
+    auto port = listener_->start();
+    if (!port)
+        return port.error();
+    port_ = *port;
+    directory_ = std::make_unique<discovery::AvahiDirectory>(context_);
+    directory_->signal_peer_up().connect([this](const discovery::PeerAnnouncement& a) { on_peer_seen(a); });
+    directory_->signal_peer_changed().connect([this](const discovery::PeerAnnouncement& a) { on_peer_seen(a); });
+    directory_->signal_peer_down().connect([this](const std::string& i) { on_peer_down(i); });
+    directory_->signal_state().connect([this](discovery::DirectoryState state, const std::string& detail) {
+        if (state == discovery::DirectoryState::DaemonMissing || state == discovery::DirectoryState::Failure)
+            log::warning("discovery", detail);
+        else
+            log::info("discovery", detail);
+        notice("discovery", detail);
+    });
+    directory_->signal_name_changed().connect([this](const std::string& old_name, const std::string& new_name) {
+        std::string detail = "the name " + old_name + " is already taken on this network; now using " + new_name;
+        log::warning("discovery", detail);
+        notice("renamed", detail);
+    });
+    directory_->start();
+    publish();
+    housekeeping_ = g_timeout_add(1000, &Impl::on_housekeeping, this);
+    started_ = true;
+    // The outbox survives restarts: whatever waits goes out as soon as its peer shows up.
+    for (const auto& id : messages_.contacts_with_pending())
+        retries_[id] = Retry{0, 0};
+    return {};
+}
+
+std::string Messenger::Impl::self_instance() const
+{
+    if (directory_ && !directory_->published_name().empty())
+        return directory_->published_name();
+    return profile_->instance_name();
+}
+
+discovery::PresenceRecord Messenger::Impl::own_record() const
+{
+    const Settings& s = profile_->settings();
+    discovery::PresenceRecord r;
+    r.port_p2pj = port_;
+    r.status = std::string(model::to_xep0174(s.status));
+    r.msg = s.status_message;
+    r.nick = s.nick;
+    if (s.publish_name) {
+        r.first = s.first_name;
+        r.last = s.last_name;
+    }
+    if (s.publish_email)
+        r.email = s.email;
+    r.fingerprint = identity_.fingerprint();
+    r.chinwag_version = "1";
+    return r;
+}
+
+void Messenger::Impl::publish()
+{
+    if (directory_)
+        directory_->publish(profile_->instance_name(), port_, own_record());
+}
+
+void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
+{
+    const auto& rec = ann.record;
+    const std::int64_t now = now_ms();
+    std::string id;
+    std::optional<Contact> existing;
+    Trust trust;
+    std::string impostor_detail;
+    auto pinned = contacts_.find_by_instance(ann.instance, true);
+    if (!rec.fingerprint.empty()) {
+        id = rec.fingerprint;
+        existing = contacts_.find(id);
+        trust = existing ? existing->trust : Trust::Pinned;  // trust on first use
+        if (trust == Trust::Unknown || trust == Trust::Legacy)
+            trust = Trust::Pinned;
+        if (pinned && pinned->id != id && (!existing || existing->trust == Trust::Impostor)) {
+            trust = Trust::Impostor;
+            impostor_detail = ann.instance + " claims to be " + (pinned->nick.empty() ? pinned->instance : pinned->nick) +
+                              " but presents a different key (" + crypto::format_fingerprint(id) +
+                              "); nothing from it is attributed to the real contact";
+        }
+    } else {
+        id = model::legacy_contact_id(ann.instance);
+        existing = contacts_.find(id);
+        trust = Trust::Legacy;
+        if (pinned) {
+            // A contact once seen with a key is never silently downgraded to plaintext.
+            trust = Trust::Impostor;
+            impostor_detail = ann.instance + " was known with an encryption key and now announces itself without "
+                                             "one; it is treated as an impostor and not trusted";
+        }
+    }
+    Contact c = existing.value_or(Contact{});
+    if (!existing) {
+        c.id = id;
+        c.first_seen_ms = now;
+    }
+    c.instance = ann.instance;
+    c.nick = rec.nick;
+    c.fingerprint = rec.fingerprint;
+    c.first_name = rec.first;
+    c.last_name = rec.last;
+    c.email = rec.email;
+    c.trust = trust;
+    c.last_seen_ms = now;
+    if (auto stored = contacts_.upsert(c); !stored)
+        storage_failed(stored.error());
+
+    // The same instance may now carry a different key: the old contact left.
+    if (auto old = online_.find(ann.instance); old != online_.end() && old->second.contact_id != id) {
+        std::string gone = old->second.contact_id;
+        online_.erase(old);
+        emit_peer(gone);
+        outer_.peer_gone_.emit(gone);
+    }
+    const bool was_online = online_.count(ann.instance) && online_[ann.instance].reachable;
+    online_[ann.instance] = Presence{id, ann, true};
+    if (!was_online)
+        log::info("presence", ann.instance + (rec.fingerprint.empty() ? " (legacy) is online" : " is online"));
+    if (!impostor_detail.empty()) {
+        log::warning("trust", impostor_detail);
+        warn("impostor", id, impostor_detail);
+    }
+    emit_peer(id);
+    if (!was_online) {
+        retries_.erase(id);
+        flush_outbox(id);
+    }
+}
+
+void Messenger::Impl::on_peer_down(const std::string& instance)
+{
+    auto it = online_.find(instance);
+    if (it == online_.end())
+        return;
+    std::string id = it->second.contact_id;
+    const bool was_reachable = it->second.reachable;
+    online_.erase(it);
+    chat_states_.erase(id);
+    log::info("presence", instance + " left the network");
+    if (auto c = contacts_.find(id)) {
+        c->last_seen_ms = now_ms();
+        contacts_.upsert(*c);
+    }
+    emit_peer(id);
+    if (was_reachable)
+        outer_.peer_gone_.emit(id);
+}
+
+void Messenger::Impl::mark_unreachable(const std::string& contact_id, const std::string& why)
+{
+    for (auto& [instance, p] : online_) {
+        if (p.contact_id != contact_id || !p.reachable)
+            continue;
+        p.reachable = false;
+        log::info("presence", instance + " is unreachable (" + why + "); shown offline");
+        emit_peer(contact_id);
+        outer_.peer_gone_.emit(contact_id);
+    }
+}
+
+// ---- streams ----
+
+Messenger::Impl::Slot& Messenger::Impl::add_slot(std::unique_ptr<transport::LinkLocalStream> stream,
+                                                  std::string contact_id)
+{
+    slots_.push_back(Slot{std::move(stream), std::move(contact_id), {}, false});
+    Slot* slot = &slots_.back();
+    slot->stream->signal_opened().connect([this, slot] { on_stream_open(slot); });
+    slot->stream->signal_stanza().connect([this, slot](const xmpp::Element& e) { on_stanza(slot, e); });
+    slot->stream->signal_closed().connect([this, slot](const transport::CloseInfo& i) { on_stream_closed(slot, i); });
+    return *slot;
+}
+
+void Messenger::Impl::on_incoming(GSocketConnection* connection)
+{
+    std::size_t unopened = std::count_if(slots_.begin(), slots_.end(),
+                                         [](const Slot& s) { return !s.dead && !s.stream->is_open(); });
+    if (unopened >= kMaxUnopenedStreams) {
+        log::warning("listener", "too many connections still opening; refusing a new one");
+        g_io_stream_close(G_IO_STREAM(connection), nullptr, nullptr);
+        return;
+    }
+    auto stream = transport::LinkLocalStream::incoming(
+        identity_, self_instance(), connection,
+        [this](const std::string& from, const std::string& ip, std::function<void(transport::Admission)> answer) {
+            authorize(from, ip, std::move(answer));
+        });
+    add_slot(std::move(stream), {}).stream->start();
+}
+
+void Messenger::Impl::authorize(const std::string& from, const std::string& ip,
+                                std::function<void(transport::Admission)> answer)
+{
+    auto decide = [this, from, ip, answer](const discovery::PeerAnnouncement* ann) {
+        if (!ann)
+            return answer({false, {}, "no peer called " + from + " is announced on this network"});
+        if (!ann->record.fingerprint.empty())
+            return answer({true, ann->record.fingerprint, {}});
+        if (auto pinned = contacts_.find_by_instance(from, true)) {
+            std::string detail = from + " tried to talk without encryption, but that name belongs to a contact "
+                                        "with a key; refused";
+            warn("downgrade", pinned->id, detail);
+            return answer({false, {}, "plaintext refused for a name known with a key"});
+        }
+        // XEP-0174 gives no authentication: accept a legacy stream only from the announced host.
+        if (!has_address(*ann, ip))
+            return answer({false, {}, "address " + ip + " does not belong to " + from});
+        answer({true, {}, {}});
+    };
+    if (const auto* ann = directory_->find(from))
+        return decide(ann);
+    // The peer may have connected before we resolved it: ask avahi once more.
+    directory_->resolve_now(from, [decide](Result<discovery::PeerAnnouncement> r) { decide(r ? &*r : nullptr); });
+}
+
+void Messenger::Impl::on_stream_open(Slot* slot)
+{
+    auto& s = *slot->stream;
+    if (slot->contact_id.empty())
+        slot->contact_id = s.is_secure() ? s.peer_fingerprint() : model::legacy_contact_id(s.peer_instance());
+    retries_.erase(slot->contact_id);
+    resolving_.erase(slot->contact_id);
+    for (auto& [instance, p] : online_) {
+        if (p.contact_id == slot->contact_id && !p.reachable) {
+            p.reachable = true;
+            emit_peer(p.contact_id);
+        }
+    }
+    flush_outbox(slot->contact_id);
+}
+
+void Messenger::Impl::on_stream_closed(Slot* slot, const transport::CloseInfo& info)
+{
+    slot->dead = true;
+    schedule_cleanup();
+    const std::string id = slot->contact_id;
+    const std::string instance = slot->stream->peer_instance();
+    if (info.kind == "peer-key-mismatch") {
+        std::string detail = instance + " could not prove the key it advertises: " + info.detail;
+        warn("key-mismatch", id.empty() ? instance : id, detail);
+    }
+    if (id.empty())
+        return;
+    resolving_.erase(id);
+    if (info.opened && (info.kind == "timeout" || info.kind == "io"))
+        mark_unreachable(id, info.detail);
+    if (!messages_.pending(id).empty())
+        schedule_retry(id);
+}
+
+void Messenger::Impl::on_stanza(Slot* slot, const xmpp::Element& stanza)
+{
+    if (slot->contact_id.empty())
+        return;
+    if (auto message = xmpp::read_message(stanza))
+        handle_message(slot, *message);
+    else if (xmpp::is_iq_request(stanza))
+        slot->stream->send(xmpp::iq_error(stanza, "service-unavailable"));
+}
+
+void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in)
+{
+    const std::string& id = slot->contact_id;
+    if (in.received_id) {  // XEP-0184 §4: the peer has the message
+        auto out = messages_.find_outgoing(*in.received_id);
+        auto next = out ? sync::next_state(out->state, sync::OutboxEvent::Receipt) : std::nullopt;
+        if (next && out->contact_id == id) {
+            if (auto set = messages_.set_state(out->id, *next); !set)
+                return storage_failed(set.error());
+            out->state = *next;
+            outer_.message_state_.emit(*out);
+        }
+    }
+    if (in.type == "error") {
+        auto out = messages_.find_outgoing(in.id);
+        auto next = out ? sync::next_state(out->state, sync::OutboxEvent::Rejected) : std::nullopt;
+        if (next && out->contact_id == id) {
+            out->state = *next;
+            out->failure_reason = "the peer rejected the message";
+            messages_.set_state(out->id, out->state, out->failure_reason);
+            outer_.message_state_.emit(*out);
+        }
+        return;
+    }
+    if (in.chat_state && !in.body) {
+        chat_states_[id] = *in.chat_state;
+        emit_peer(id);
+    }
+    if (!in.body)
+        return;
+    auto contact = contacts_.find(id);
+    Message m;
+    m.id = in.id.empty() ? random_id() : in.id;
+    m.contact_id = id;
+    m.direction = model::Direction::Incoming;
+    m.body = *in.body;
+    m.timestamp_ms = now_ms();
+    m.state = MessageState::Delivered;
+    m.secure = slot->stream->is_secure();
+    m.verified = contact && contact->trust == Trust::Verified;
+    auto inserted = messages_.insert_incoming(m);
+    if (!inserted)
+        return storage_failed(inserted.error());  // no receipt: the sender keeps it and retries
+    // A receipt only after the message is on disk (XEP-0184 §5), also for a duplicate.
+    if (in.receipt_requested && !in.id.empty())
+        slot->stream->send(xmpp::receipt(self_instance(), slot->stream->peer_instance(), in.id));
+    if (*inserted) {
+        chat_states_.erase(id);
+        outer_.message_.emit(m);
+        emit_peer(id);
+    }
+}
+
+Messenger::Impl::Slot* Messenger::Impl::open_slot(const std::string& contact_id)
+{
+    Slot* best = nullptr;
+    for (auto& s : slots_) {
+        if (s.dead || s.contact_id != contact_id || !s.stream->is_open())
+            continue;
+        if (!best || s.stream->is_outgoing())
+            best = &s;
+    }
+    return best;
+}
+
+bool Messenger::Impl::connecting(const std::string& contact_id) const
+{
+    if (resolving_.count(contact_id))
+        return true;
+    return std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) {
+        return !s.dead && s.contact_id == contact_id && s.stream->is_outgoing() && !s.stream->is_open();
+    });
+}
+
+void Messenger::Impl::flush_outbox(const std::string& contact_id)
+{
+    auto pending = messages_.pending(contact_id);
+    if (pending.empty())
+        return;
+    Slot* slot = open_slot(contact_id);
+    if (!slot) {
+        connect_to(contact_id);
+        return;
+    }
+    const bool legacy = model::is_legacy_contact_id(contact_id);
+    for (auto& m : pending) {
+        if (!sync::should_send(m, legacy, slot->sent_ids.count(m.id) > 0))
+            continue;
+        if (!slot->stream->send(xmpp::chat_message(m.id, self_instance(), slot->stream->peer_instance(), m.body)))
+            break;
+        slot->sent_ids.insert(m.id);
+        slot->stream->touch_message_activity();
+        if (auto next = sync::next_state(m.state, sync::OutboxEvent::Written)) {
+            if (auto set = messages_.set_state(m.id, *next); !set)
+                return storage_failed(set.error());
+            m.state = *next;
+            outer_.message_state_.emit(m);
+        }
+    }
+}
+
+void Messenger::Impl::connect_to(const std::string& contact_id)
+{
+    if (connecting(contact_id))
+        return;
+    auto presence = presence_of(contact_id);
+    if (!presence)
+        return;  // offline: the outbox waits for the peer to appear
+    auto contact = contacts_.find(contact_id);
+    if (!contact || contact->trust == Trust::Impostor)
+        return;  // never send to a name that could not keep its key
+    const std::string instance = presence->announcement.instance;
+    resolving_.insert(contact_id);
+    // XEP-0174 §5: resolve the addresses when connecting, not from an old cache.
+    directory_->resolve_now(instance, [this, contact_id, instance](Result<discovery::PeerAnnouncement> r) {
+        resolving_.erase(contact_id);
+        auto p = presence_of(contact_id);
+        if (!p)
+            return;
+        const discovery::PeerAnnouncement& ann = r ? *r : p->announcement;
+        if (ann.record.fingerprint != p->announcement.record.fingerprint || ann.addresses.empty())
+            return schedule_retry(contact_id);
+        std::string fp = model::is_legacy_contact_id(contact_id) ? std::string() : contact_id;
+        auto stream = transport::LinkLocalStream::outgoing(identity_, self_instance(), instance, fp);
+        add_slot(std::move(stream), contact_id).stream->connect(dial_order(ann), ann.port);
+    });
+}
+
+void Messenger::Impl::schedule_retry(const std::string& contact_id)
+{
+    Retry& r = retries_[contact_id];
+    r.delay_ms = r.delay_ms == 0 ? 2000 : std::min(r.delay_ms * 2, kMaxRetryDelayMs);
+    r.due_ms = now_ms() + r.delay_ms;
+}
+
+void Messenger::Impl::schedule_cleanup()
+{
+    if (!cleanup_)
+        cleanup_ = g_idle_add(&Impl::on_cleanup, this);
+}
+
+gboolean Messenger::Impl::on_cleanup(gpointer data)
+{
+    auto* self = static_cast<Impl*>(data);
+    self->cleanup_ = 0;
+    // Streams are destroyed here, never inside their own callbacks.
+    self->slots_.remove_if([](const Slot& s) { return s.dead; });
+    return G_SOURCE_REMOVE;
+}
+
+gboolean Messenger::Impl::on_housekeeping(gpointer data)
+{
+    auto* self = static_cast<Impl*>(data);
+    const std::int64_t now = now_ms();
+    std::vector<std::string> due;
+    for (const auto& [id, r] : self->retries_)
+        if (r.due_ms <= now)
+            due.push_back(id);
+    for (const auto& id : due) {
+        if (self->messages_.pending(id).empty()) {
+            self->retries_.erase(id);
+            continue;
+        }
+        self->schedule_retry(id);  // pushed back in case this attempt fails too
+        self->flush_outbox(id);
+    }
+    // Streams we opened are closed when no message went over them for a while.
+    for (auto& s : self->slots_) {
+        if (s.dead || !s.stream->is_outgoing() || !s.stream->is_open())
+            continue;
+        std::int64_t last = std::max(s.stream->last_message_ms(), std::int64_t(0));
+        if (last != 0 && now - last > kIdleCloseMs && self->messages_.pending(s.contact_id).empty())
+            s.stream->close();
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+// ---- queries ----
+
+std::optional<Messenger::Impl::Presence> Messenger::Impl::presence_of(const std::string& contact_id) const
+{
+    for (const auto& [instance, p] : online_)
+        if (p.contact_id == contact_id)
+            return p;
+    return std::nullopt;
+}
+
+Result<std::string> Messenger::Impl::resolve(const std::string& ref) const
+{
+    if (ref.empty())
+        return make_error("not-found", "no peer named");
+    if (contacts_.find(ref))
+        return ref;
+    std::string fp = crypto::normalize_fingerprint(ref);
+    if (!fp.empty() && contacts_.find(fp))
+        return fp;
+    // An instance name means the contact pinned under it, never an impostor holding it now.
+    if (auto pinned = contacts_.find_by_instance(ref, true))
+        return pinned->id;
+    if (auto it = online_.find(ref); it != online_.end())
+        return it->second.contact_id;
+    if (auto any = contacts_.find_by_instance(ref, false))
+        return any->id;
+    return make_error("not-found", "no peer called " + ref);
+}
+
+PeerView Messenger::Impl::view(const Contact& c) const
+{
+    PeerView v;
+    v.id = c.id;
+    v.instance = c.instance;
+    v.nick = c.nick;
+    v.fingerprint = c.fingerprint;
+    v.trust = c.trust;
+    v.secure = !c.fingerprint.empty();
+    v.first_name = c.first_name;
+    v.last_name = c.last_name;
+    v.email = c.email;
+    if (auto p = presence_of(c.id)) {
+        v.instance = p->announcement.instance;
+        v.online = p->reachable;
+        v.status = model::status_from_xep0174(p->announcement.record.status).value_or(model::Status::Available);
+        v.message = p->announcement.record.msg;
+    }
+    v.unread = messages_.unread_count(c.id);
+    if (auto s = chat_states_.find(c.id); s != chat_states_.end())
+        v.chat_state = s->second;
+    return v;
+}
+
+void Messenger::Impl::emit_peer(const std::string& contact_id)
+{
+    if (auto c = contacts_.find(contact_id))
+        outer_.peer_changed_.emit(view(*c));
+}
+
+void Messenger::Impl::warn(std::string kind, std::string peer, std::string detail)
+{
+    // One warning per peer and kind per run: an impostor re-announcing does not flood the user.
+    if (!warned_.insert(kind + "|" + peer).second)
+        return;
+    outer_.warning_.emit(Warning{std::move(kind), std::move(peer), std::move(detail)});
+}
+
+void Messenger::Impl::notice(std::string kind, std::string detail)
+{
+    outer_.notice_.emit(Notice{std::move(kind), std::move(detail)});
+}
+
+void Messenger::Impl::storage_failed(const Error& error)
+{
+    log::error("storage", error.message);
+    notice("storage", error.message);
+}
+
+// ---- the facade ----
+
+Messenger::Messenger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Messenger::~Messenger() = default;
+
+Result<std::unique_ptr<Messenger>> Messenger::create(std::unique_ptr<Profile> profile, GMainContext* context)
+{
+    if (!profile->initialized()) {
+        Settings s = profile->settings();
+        s.nick = Profile::default_nick();
+        if (auto saved = profile->save(s); !saved)
+            return saved.error();
+    }
+    auto identity = crypto::Identity::load_or_create(profile->data_dir(), "chinwag");
+    if (!identity)
+        return identity.error();
+    auto db = storage::Database::open(profile->database_path());
+    if (!db)
+        return db.error();
+    std::unique_ptr<Messenger> m(new Messenger(nullptr));
+    m->impl_ = std::make_unique<Impl>(*m, std::move(profile), std::move(*identity), std::move(*db), context);
+    return m;
+}
+
+Result<void> Messenger::start() { return impl_->start(); }
+
+SelfInfo Messenger::self() const
+{
+    const Settings& s = impl_->profile_->settings();
+    return SelfInfo{s.nick, impl_->self_instance(), impl_->identity_.fingerprint(), s.status, s.status_message};
+}
+
+const Settings& Messenger::settings() const { return impl_->profile_->settings(); }
+
+Result<void> Messenger::update_settings(const Settings& settings)
+{
+    if (settings.nick.empty())
+        return make_error("invalid", "the nickname cannot be empty");
+    if (auto saved = impl_->profile_->save(settings); !saved)
+        return saved;
+    impl_->publish();
+    return {};
+}
+
+std::vector<PeerView> Messenger::peers() const
+{
+    std::vector<PeerView> out;
+    const bool show_legacy = impl_->profile_->settings().show_legacy;
+    for (const auto& c : impl_->contacts_.all()) {
+        if (!show_legacy && c.trust == Trust::Legacy)
+            continue;
+        out.push_back(impl_->view(c));
+    }
+    std::stable_sort(out.begin(), out.end(), [](const PeerView& a, const PeerView& b) {
+        if (a.online != b.online)
+            return a.online;
+        return a.nick < b.nick;
+    });
+    return out;
+}
+
+Result<PeerView> Messenger::peer(const std::string& ref) const
+{
+    auto id = impl_->resolve(ref);
+    if (!id)
+        return id.error();
+    auto c = impl_->contacts_.find(*id);
+    if (!c)
+        return make_error("not-found", "no peer called " + ref);
+    return impl_->view(*c);
+}
+
+Result<Message> Messenger::send(const std::string& peer_ref, const std::string& body)
+{
+    auto id = impl_->resolve(peer_ref);
+    if (!id)
+        return id.error();
+    if (body.empty())
+        return make_error("invalid", "the message is empty");
+    if (body.size() > kMaxBodyBytes)
+        return make_error("invalid", "the message is too long (at most " + std::to_string(kMaxBodyBytes / 1024) + " KiB)");
+    if (!g_utf8_validate(body.data(), static_cast<gssize>(body.size()), nullptr) || !xmpp::is_xml_text(body))
+        return make_error("invalid", "the message contains characters that cannot be sent");
+    auto contact = impl_->contacts_.find(*id);
+    if (contact && contact->trust == Trust::Impostor)
+        return make_error("impostor", "refusing to write to " + peer_ref + ": it is flagged as an impostor");
+    Message m;
+    m.id = random_id();
+    m.contact_id = *id;
+    m.direction = model::Direction::Outgoing;
+    m.body = body;
+    m.timestamp_ms = now_ms();
+    m.state = MessageState::Queued;
+    m.secure = contact && !contact->fingerprint.empty();
+    m.verified = contact && contact->trust == Trust::Verified;
+    auto stored = impl_->messages_.insert_outgoing(m);
+    if (!stored) {
+        impl_->storage_failed(stored.error());
+        return stored.error();
+    }
+    message_state_.emit(*stored);
+    if (impl_->started_)
+        impl_->flush_outbox(*id);
+    return impl_->messages_.find_outgoing(stored->id).value_or(*stored);
+}
+
+Result<void> Messenger::send_chat_state(const std::string& peer_ref, const std::string& state)
+{
+    static const std::set<std::string> states{"active", "composing", "paused", "inactive", "gone"};
+    if (!states.count(state))
+        return make_error("invalid", "unknown chat state " + state);
+    auto id = impl_->resolve(peer_ref);
+    if (!id)
+        return id.error();
+    // XEP-0085 notifications are best effort: only over a stream that is already open.
+    if (auto* slot = impl_->open_slot(*id))
+        slot->stream->send(xmpp::chat_state(impl_->self_instance(), slot->stream->peer_instance(), state));
+    return {};
+}
+
+Result<void> Messenger::set_status(model::Status status, const std::string& message)
+{
+    Settings s = impl_->profile_->settings();
+    s.status = status;
+    s.status_message = message;
+    return update_settings(s);
+}
+
+Result<std::string> Messenger::safety_number(const std::string& peer_ref) const
+{
+    auto id = impl_->resolve(peer_ref);
+    if (!id)
+        return id.error();
+    auto c = impl_->contacts_.find(*id);
+    if (!c || c->fingerprint.empty())
+        return make_error("legacy", peer_ref + " has no key (legacy peer): there is nothing to verify");
+    return crypto::safety_number(impl_->identity_.fingerprint(), c->fingerprint);
+}
+
+Result<void> Messenger::mark_verified(const std::string& peer_ref)
+{
+    auto id = impl_->resolve(peer_ref);
+    if (!id)
+        return id.error();
+    auto c = impl_->contacts_.find(*id);
+    if (!c || c->fingerprint.empty())
+        return make_error("legacy", peer_ref + " has no key (legacy peer) and cannot be verified");
+    if (auto set = impl_->contacts_.set_trust(*id, Trust::Verified); !set)
+        return set;
+    impl_->emit_peer(*id);
+    return {};
+}
+
+Result<std::vector<Message>> Messenger::history(const std::string& peer_ref, int limit, std::int64_t before_seq) const
+{
+    auto id = impl_->resolve(peer_ref);
+    if (!id)
+        return id.error();
+    return impl_->messages_.history(*id, std::clamp(limit, 1, 10000), before_seq);
+}
+
+Result<std::vector<Message>> Messenger::search(const std::string& query, int limit) const
+{
+    return impl_->messages_.search(query, std::clamp(limit, 1, 1000));
+}
+
+Result<void> Messenger::mark_read(const std::string& peer_ref)
+{
+    auto id = impl_->resolve(peer_ref);
+    if (!id)
+        return id.error();
+    if (auto marked = impl_->messages_.mark_read(*id); !marked)
+        return marked;
+    impl_->emit_peer(*id);
+    return {};
+}
+
+}  // namespace chinwag::core

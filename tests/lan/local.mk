@@ -1,0 +1,5 @@
+# Integration tests on a simulated LAN of network namespaces (root only; they
+# exit 77 otherwise). Recipe: docs in testbed.py.
+dist_check_SCRIPTS += tests/lan/testbed.py tests/lan/finch_peer.py
+TESTS += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
+EXTRA_DIST += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
