@@ -427,8 +427,8 @@ NodePtr peers_json(const std::vector<core::PeerView>& peers)
     JsonArray* a = json_array_sized_new(static_cast<guint>(peers.size()));
     for (const auto& p : peers)
         json_array_add_element(a, peer_json(p).release());
-    NodePtr n(json_node_alloc());
-    json_node_take_array(n.get(), a);
+    NodePtr n(json_node_init_array(json_node_alloc(), a));
+    json_array_unref(a);
     return n;
 }
 
@@ -453,8 +453,8 @@ NodePtr messages_json(const std::vector<model::Message>& messages)
     JsonArray* a = json_array_sized_new(static_cast<guint>(messages.size()));
     for (const auto& m : messages)
         json_array_add_element(a, message_json(m).release());
-    NodePtr n(json_node_alloc());
-    json_node_take_array(n.get(), a);
+    NodePtr n(json_node_init_array(json_node_alloc(), a));
+    json_array_unref(a);
     return n;
 }
 

@@ -165,13 +165,9 @@ Result<void> Messenger::Impl::start()
     directory_->signal_peer_up().connect([this](const discovery::PeerAnnouncement& a) { on_peer_seen(a); });
     directory_->signal_peer_changed().connect([this](const discovery::PeerAnnouncement& a) { on_peer_seen(a); });
     directory_->signal_peer_down().connect([this](const std::string& i) { on_peer_down(i); });
-    directory_->signal_state().connect([this](discovery::DirectoryState state, const std::string& detail) {
-        if (state == discovery::DirectoryState::DaemonMissing || state == discovery::DirectoryState::Failure)
-            log::warning("discovery", detail);
-        else
-            log::info("discovery", detail);
-        notice("discovery", detail);
-    });
+    // The directory logs its own state changes; the user is told through a notice.
+    directory_->signal_state().connect(
+        [this](discovery::DirectoryState, const std::string& detail) { notice("discovery", detail); });
     directory_->signal_name_changed().connect([this](const std::string& old_name, const std::string& new_name) {
         std::string detail = "the name " + old_name + " is already taken on this network; now using " + new_name;
         log::warning("discovery", detail);

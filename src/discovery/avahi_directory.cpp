@@ -176,6 +176,7 @@ AvahiDirectory::~AvahiDirectory()
 {
     destroying_ = true;
     reconnect_.disconnect();
+    flush_.disconnect();
     // Pending resolve_now() callbacks are dropped, not called: the caller is going away too.
     for (auto& [id, os] : oneshots_)
         os->timeout.disconnect();
@@ -261,6 +262,8 @@ void AvahiDirectory::client_state_changed(AvahiClient* c, int state)
 void AvahiDirectory::client_running(AvahiClient* c)
 {
     running_client_ = c;
+    const char* fqdn = avahi_client_get_host_name_fqdn(c);
+    own_host_ = fqdn ? fqdn : "";
     set_state(DirectoryState::Running, "connected to avahi-daemon");
     if (!browser_)
         start_browser(c);
@@ -434,11 +437,12 @@ void AvahiDirectory::start_browser(AvahiClient* c)
 void AvahiDirectory::browser_new(int iface, int proto, const std::string& name,
                                  const char* domain, int flags)
 {
-    // Our own service: flagged by avahi for this client; the name test covers a second
-    // client of ours on this host during a re-registration.
-    if ((flags & AVAHI_LOOKUP_RESULT_OUR_OWN) ||
-        ((flags & AVAHI_LOOKUP_RESULT_LOCAL) && name == published_name_))
-        return;
+    // Our own service is not skipped here by AVAHI_LOOKUP_RESULT_OUR_OWN/LOCAL: the daemon
+    // sets OUR_OWN by name, so while our probe for "x" is losing a collision it hides the
+    // peer that really owns "x" (seen on the testbed). It is filtered after resolving, by
+    // name and host, in emit_peer().
+    log::debug(kLog, "service '" + printable(name) + "' on interface " + std::to_string(iface) +
+                         " " + proto_name(proto) + " flags " + std::to_string(flags));
     TupleKey key{name, iface, proto};
     if (tuples_.count(key))
         return;
@@ -526,13 +530,36 @@ void AvahiDirectory::refresh_peer(const std::string& instance)
 {
     if (destroying_)
         return;
+    // The IPv4 and IPv6 resolvers of one peer answer a few milliseconds apart; collect
+    // them so a peer comes up once with all its addresses instead of up + changed.
+    dirty_.insert(instance);
+    if (!flush_.connected())
+        flush_ = context_->signal_timeout().connect(
+            [this] {
+                std::set<std::string> dirty;
+                dirty.swap(dirty_);
+                for (const auto& name : dirty)
+                    emit_peer(name);
+                return false;
+            },
+            kCoalesceMs);
+}
+
+bool AvahiDirectory::is_own_service(const std::string& instance, const std::string& host) const
+{
+    return want_publish_ && instance == published_name_ && !own_host_.empty() &&
+           host == own_host_;
+}
+
+void AvahiDirectory::emit_peer(const std::string& instance)
+{
     PeerAnnouncement merged;
     merged.instance = instance;
     const Tuple* newest = nullptr;
     for (auto it = tuples_.lower_bound(TupleKey{instance, INT_MIN, INT_MIN});
          it != tuples_.end() && std::get<0>(it->first) == instance; ++it) {
         const Tuple& t = *it->second;
-        if (!t.found)
+        if (!t.found || is_own_service(instance, t.host))
             continue;
         if (!t.address.ip.empty() &&
             std::find(merged.addresses.begin(), merged.addresses.end(), t.address) ==
@@ -568,6 +595,8 @@ void AvahiDirectory::refresh_peer(const std::string& instance)
 
 void AvahiDirectory::drop_all_peers()
 {
+    flush_.disconnect();
+    dirty_.clear();
     std::vector<std::string> names;
     for (const auto& [name, p] : peers_)
         names.push_back(name);

@@ -86,6 +86,7 @@ public:
     // Bounds against floods of bogus announcements.
     static constexpr std::size_t kMaxResolvers = 512;
     static constexpr unsigned kResolveTimeoutMs = 5000;
+    static constexpr unsigned kCoalesceMs = 100;
 
 private:
     struct ClientDeleter { void operator()(AvahiClient* c) const; };
@@ -138,6 +139,8 @@ private:
     void tuple_failed(Tuple& t, const std::string& why);
     void remove_tuple(const TupleKey& key);
     void refresh_peer(const std::string& instance);
+    void emit_peer(const std::string& instance);
+    bool is_own_service(const std::string& instance, const std::string& host) const;
     void drop_all_peers();
     void finish_oneshot(std::uint64_t id, Result<PeerAnnouncement> fresh);
     void set_state(DirectoryState s, const std::string& text);
@@ -159,6 +162,10 @@ private:
     sigc::connection reconnect_;
 
     std::map<std::string, PeerAnnouncement> peers_;
+    // Instances whose tuples changed since the last emission, flushed by flush_.
+    std::set<std::string> dirty_;
+    sigc::connection flush_;
+    std::string own_host_;  // our daemon's FQDN host name, e.g. "lab-3.local"
 
     // What the caller asked us to publish, and what is on the LAN.
     bool want_publish_ = false;

@@ -55,7 +55,6 @@ import re
 import shlex
 import signal
 import subprocess
-import time
 
 import testbed
 from testbed import TestbedError, run_until

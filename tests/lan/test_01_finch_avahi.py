@@ -17,6 +17,7 @@ Checks, on hosts a and c:
 7. finch quits: its record disappears from a's browser.
 """
 
+import re
 import time
 
 import testbed
@@ -107,7 +108,7 @@ def test():
                         f"in {time.monotonic() - t0:.2f}s")
             m, data = recv_until(conn, STREAM_RX, 5)
             check(m is not None, "finch sends its stream header first")
-            check(not __import__("re").search(BODY_RX, data),
+            check(not re.search(BODY_RX, data),
                   "and no message before our header")
             conn.sendall(stream_header(ALICE, bob))
             m, data = recv_until(conn, BODY_RX, 5, data[m.end():])

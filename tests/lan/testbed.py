@@ -10,12 +10,28 @@ namespace (its pid file path is compiled in), so avahi-client programs on host A
 discover services on host B by real multicast DNS over IPv4 and IPv6 link-local.
 
 Python 3 standard library only. Tests turn Skip into exit status 77.
+
+API in short:
+  Lan(hosts=("a","b","c"), prefix=None) -- context manager; lan["a"] -> Host;
+      lan.path(*parts), lan.dump_logs(), lan.track_pid(pid), lan.namespaces()
+  Host: name, ns, ip, ip6, hostname ("cw-<name>", the avahi host name), env,
+      popen(argv, env=None, **kw), run(argv, timeout=20, env=None, check=False),
+      new_socket(), connect(addr, port), listen(port),
+      avahi_start(), avahi_stop(sig), avahi_restart(sig), avahi_publish(...),
+      avahi_browse(type) -> AvahiBrowser, link_cut(), link_restore(),
+      iface_down(), iface_up()
+  run_until(predicate, timeout, interval=0.05) -> bool
+  recv_until(sock, regex, timeout, buf=b"") -> (match|None, data)
+  JsonRpcProcess(host, argv): call(), wait_notification(), notifications(),
+      dump_logs(), terminate(), kill(), wait()
+  start_cli(host, profile_dir, nick, extra_args=()) -> JsonRpcProcess
+  main(test_function) -- exit 0 / 1 / 77 for automake
+Set CHINWAG_KEEP_TESTBED=1 to keep the state dir (logs) after a run.
 """
 
 import atexit
 import json
 import os
-import queue
 import re
 import shutil
 import signal
@@ -71,6 +87,14 @@ def _pid_alive(pid):
     except (FileNotFoundError, ProcessLookupError):
         return False
     return False
+
+
+def _read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def _sh(argv, check=True, timeout=20, **kw):
@@ -215,7 +239,7 @@ def start_dbus_daemon(conf, socket_path, address_file, popen, timeout=10):
     def ready():
         if p.poll() is not None:
             raise TestbedError(f"dbus-daemon exited {p.returncode}: "
-                               f"{open(address_file).read().strip()}")
+                               f"{_read_text(address_file).strip()}")
         return os.path.exists(socket_path) and os.path.getsize(address_file) > 0
 
     if not run_until(ready, timeout):
@@ -235,7 +259,10 @@ def _socket_in_netns(ns, family, type, proto):
 
     def worker():
         try:
-            fd = os.open(f"/var/run/netns/{ns}", os.O_RDONLY)
+            path = f"/run/netns/{ns}"
+            if not os.path.exists(path):
+                path = f"/var/run/netns/{ns}"
+            fd = os.open(path, os.O_RDONLY)
             try:
                 if libc.setns(fd, _CLONE_NEWNET) != 0:
                     err = ctypes.get_errno()
@@ -461,13 +488,13 @@ class Host:
         p.log_path = logf
         if wait:
             def est():
-                text = open(logf, errors="replace").read()
+                text = _read_text(logf)
                 if p.poll() is not None:
                     raise TestbedError(f"avahi-publish exited {p.returncode}: {text}")
                 return "Established under name" in text
             if not run_until(est, timeout):
                 raise TestbedError(f"avahi-publish on {self.name} not established: "
-                                   f"{open(logf).read()}")
+                                   f"{_read_text(logf)}")
         return p
 
     # -- faults
@@ -578,9 +605,23 @@ class Lan:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and not issubclass(exc_type, Skip):
+            self.dump_logs()
         self.close()
         return False
+
+    def path(self, *parts):
+        """A path inside the run's state dir (removed at teardown)."""
+        return os.path.join(self.dir, *parts)
+
+    def dump_logs(self, out=None):
+        """Print every host's avahi-daemon log (for a failing test)."""
+        out = out or sys.stdout
+        for h in self.hosts.values():
+            print(f"----- {h.name} ({h.ns}) avahi-daemon log {h.avahi_log}:", file=out)
+            print(h.read_avahi_log().rstrip(), file=out)
+        print("----- end avahi logs", file=out, flush=True)
 
     def track_pid(self, pid):
         """Also kill pid at teardown (a daemon that forked away, e.g. tmux)."""
@@ -626,6 +667,8 @@ class Lan:
             _sh(["ip", "netns", "del", ns], check=False)
         if not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            log(f"state dir kept: {self.dir}")
         if self in _active_lans:
             _active_lans.remove(self)
         log(f"LAN {self.prefix}* torn down in {time.monotonic() - t0:.2f}s")

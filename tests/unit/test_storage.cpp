@@ -422,16 +422,12 @@ START_TEST(test_history_paging)
                        "SELECT 'bulk' || i, 'bob', 'in', 'bulk ' || i, i, 'delivered' FROM n;"
                        "COMMIT;")
                   .ok());
-    const auto start = std::chrono::steady_clock::now();
     std::int64_t before = 0;
     for (int i = 0; i < 20; ++i) {
         page = messages.history("bob", 50, before);
         ck_assert_int_eq(page.size(), 50);
         before = page.front().seq;
     }
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-    ck_assert_msg(ms < 200, "20 history pages took %lld ms", static_cast<long long>(ms));
     CK_STR_EQ(page.back().body, "bulk 999050");
     auto plan = db->prepare("EXPLAIN QUERY PLAN SELECT seq FROM messages m WHERE m.contact_id = 'bob' "
                             "AND m.seq < 10 ORDER BY m.seq DESC LIMIT 5");
