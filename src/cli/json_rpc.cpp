@@ -274,7 +274,10 @@ ParsedLine parse_line(std::string_view line)
     std::unique_ptr<JsonParser, GObjectUnref> parser(json_parser_new_immutable());
     GError* gerr = nullptr;
     if (!json_parser_load_from_data(parser.get(), line.data(), static_cast<gssize>(line.size()), &gerr)) {
+        // json-glib says "<data>:1:7: Parse error: unexpected ..."; keep the part after the prefix.
         std::string why = gerr ? gerr->message : "invalid JSON";
+        if (auto at = why.find("Parse error: "); at != std::string::npos)
+            why.erase(0, at + 13);
         g_clear_error(&gerr);
         out.reply = error_reply(nullptr, kParseError, "Parse error: " + why);
         return out;

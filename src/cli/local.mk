@@ -22,4 +22,3 @@ tests_unit_test_cli_SOURCES = tests/unit/test_cli.cpp
 tests_unit_test_cli_CPPFLAGS = $(TEST_CPPFLAGS) $(JSON_CFLAGS)
 tests_unit_test_cli_LDADD = libcw_cli.a libcw_model.a libcw_util.a $(JSON_LIBS) $(CORE_LIBS) $(CHECK_LIBS)
 
-EXTRA_DIST += src/cli/README-cli.md

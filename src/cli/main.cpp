@@ -114,18 +114,20 @@ int main(int argc, char** argv)
     if (terminal && !std::getenv("CHINWAG_LOG"))
         log::set_level(log::Level::Warning);
 
-    if (auto started = (*messenger)->start(); !started)
-        return runtime_error(started.error().message);
-
+    // The front end connects to the Messenger's signals before start(), so nothing start()
+    // reports (e.g. "avahi-daemon is not running") is missed.
     auto loop = Glib::MainLoop::create();
+    auto run = [&](auto& front_end) {
+        front_end.start();
+        if (auto started = (*messenger)->start(); !started)
+            return runtime_error(started.error().message);
+        run_loop(loop);
+        return kExitOk;
+    };
     if (options.command == Command::JsonRpc) {
         JsonRpcServer server(**messenger, loop);
-        server.start();
-        run_loop(loop);
-    } else {
-        Console console(**messenger, loop, terminal, history_path);
-        console.start();
-        run_loop(loop);
+        return run(server);
     }
-    return kExitOk;
+    Console console(**messenger, loop, terminal, history_path);
+    return run(console);
 }

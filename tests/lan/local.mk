@@ -3,3 +3,5 @@
 dist_check_SCRIPTS += tests/lan/testbed.py tests/lan/finch_peer.py
 TESTS += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
 EXTRA_DIST += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
+TESTS += tests/lan/test_02_cli_commands.py
+EXTRA_DIST += tests/lan/test_02_cli_commands.py
