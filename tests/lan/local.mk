@@ -5,3 +5,5 @@ TESTS += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
 EXTRA_DIST += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
 TESTS += tests/lan/test_02_cli_commands.py
 EXTRA_DIST += tests/lan/test_02_cli_commands.py
+TESTS += tests/lan/test_03_cli_interactive.py
+EXTRA_DIST += tests/lan/test_03_cli_interactive.py
