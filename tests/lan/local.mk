@@ -7,3 +7,7 @@ TESTS += tests/lan/test_02_cli_commands.py
 EXTRA_DIST += tests/lan/test_02_cli_commands.py
 TESTS += tests/lan/test_03_cli_interactive.py
 EXTRA_DIST += tests/lan/test_03_cli_interactive.py
+TESTS += tests/lan/test_13_avahi_restart.py tests/lan/test_15_bad_input.py tests/lan/test_16_finch_interop.py
+EXTRA_DIST += tests/lan/test_13_avahi_restart.py tests/lan/test_15_bad_input.py tests/lan/test_16_finch_interop.py
+TESTS += tests/lan/test_17_name_collision.py
+EXTRA_DIST += tests/lan/test_17_name_collision.py
