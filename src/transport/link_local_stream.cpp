@@ -162,6 +162,10 @@ void LinkLocalStream::attach(GSocketConnection* connection)
     connection_ = G_SOCKET_CONNECTION(g_object_ref(connection));
     socket_ = g_socket_connection_get_socket(connection_);
     g_socket_set_blocking(socket_, FALSE);
+    // GSocketClient's connect timeout stays on the socket as an I/O timeout: its source would
+    // fire after 5 s of silence and the next read fail with G_IO_ERROR_TIMED_OUT. Idle streams
+    // are ended by keepalive, pings and the idle timer instead.
+    g_socket_set_timeout(socket_, 0);
     // Find a dead peer even when neither side has anything to say (legacy peers ignore pings).
     g_socket_set_keepalive(socket_, TRUE);
     g_socket_set_option(socket_, IPPROTO_TCP, TCP_KEEPIDLE, 10, nullptr);

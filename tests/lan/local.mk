@@ -11,3 +11,7 @@ TESTS += tests/lan/test_13_avahi_restart.py tests/lan/test_15_bad_input.py tests
 EXTRA_DIST += tests/lan/test_13_avahi_restart.py tests/lan/test_15_bad_input.py tests/lan/test_16_finch_interop.py
 TESTS += tests/lan/test_17_name_collision.py
 EXTRA_DIST += tests/lan/test_17_name_collision.py
+TESTS += tests/lan/test_10_chat.py tests/lan/test_11_outbox.py tests/lan/test_12_impostor.py tests/lan/test_14_link_cut.py
+EXTRA_DIST += tests/lan/test_10_chat.py tests/lan/test_11_outbox.py tests/lan/test_12_impostor.py tests/lan/test_14_link_cut.py
+TESTS += tests/lan/test_18_vanish_without_stream.py
+EXTRA_DIST += tests/lan/test_18_vanish_without_stream.py
