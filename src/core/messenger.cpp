@@ -30,6 +30,7 @@ namespace {
 constexpr std::size_t kMaxBodyBytes = 48 * 1024;
 constexpr std::size_t kMaxUnopenedStreams = 64;
 constexpr std::int64_t kIdleCloseMs = 120000;
+constexpr std::int64_t kIdleIncomingCloseMs = 300000;
 constexpr std::int64_t kMaxRetryDelayMs = 60000;
 
 bool has_address(const discovery::PeerAnnouncement& ann, const std::string& ip)
@@ -115,6 +116,7 @@ public:
     void schedule_retry(const std::string& contact_id);
     Slot* open_slot(const std::string& contact_id);
     bool connecting(const std::string& contact_id) const;
+    bool has_stream(const std::string& contact_id) const;
     Slot& add_slot(std::unique_ptr<transport::LinkLocalStream> stream, std::string contact_id);
     void schedule_cleanup();
     static gboolean on_housekeeping(gpointer self);
@@ -271,6 +273,10 @@ void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
         outer_.peer_gone_.emit(gone);
     }
     const bool was_online = online_.count(ann.instance) && online_[ann.instance].reachable;
+    // A peer that restarted quickly may never look offline: it only re-announces a new port or
+    // address. That is fresh evidence it is reachable, so the outbox need not wait for a backoff.
+    const bool moved = was_online && (online_[ann.instance].announcement.port != ann.port ||
+                                      online_[ann.instance].announcement.addresses != ann.addresses);
     online_[ann.instance] = Presence{id, ann, true};
     if (!was_online)
         log::info("presence", ann.instance + (rec.fingerprint.empty() ? " (legacy) is online" : " is online"));
@@ -279,7 +285,7 @@ void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
         warn("impostor", id, impostor_detail);
     }
     emit_peer(id);
-    if (!was_online) {
+    if (!was_online || moved) {
         retries_.erase(id);
         flush_outbox(id);
     }
@@ -295,7 +301,17 @@ void Messenger::Impl::on_peer_down(const std::string& instance)
     online_.erase(it);
     chat_states_.erase(id);
     log::info("presence", instance + " left the network");
-    if (auto c = contacts_.find(id)) {
+    // A legacy peer we never exchanged a word with is forgotten: announcements alone must not
+    // grow the contact list (a flood of bogus ones would). Keyed contacts stay: they are pins.
+    auto c = contacts_.find(id);
+    if (c && c->trust == Trust::Legacy && !has_stream(id)) {
+        if (auto removed = contacts_.remove_if_unused(id); removed && *removed) {
+            if (was_reachable)
+                outer_.peer_gone_.emit(id);
+            return;
+        }
+    }
+    if (c) {
         c->last_seen_ms = now_ms();
         contacts_.upsert(*c);
     }
@@ -446,6 +462,7 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
     }
     if (!in.body)
         return;
+    slot->stream->touch_message_activity();
     auto contact = contacts_.find(id);
     Message m;
     m.id = in.id.empty() ? random_id() : in.id;
@@ -479,6 +496,12 @@ Messenger::Impl::Slot* Messenger::Impl::open_slot(const std::string& contact_id)
             best = &s;
     }
     return best;
+}
+
+bool Messenger::Impl::has_stream(const std::string& contact_id) const
+{
+    return std::any_of(slots_.begin(), slots_.end(),
+                       [&](const Slot& s) { return !s.dead && s.contact_id == contact_id; });
 }
 
 bool Messenger::Impl::connecting(const std::string& contact_id) const
@@ -547,6 +570,10 @@ void Messenger::Impl::connect_to(const std::string& contact_id)
 void Messenger::Impl::schedule_retry(const std::string& contact_id)
 {
     Retry& r = retries_[contact_id];
+    // Back off once per due retry. Attempts in between (each send, a re-announcement) failing
+    // must not push it further: a burst of 40 sends to a restarting peer would reach the 60 s cap.
+    if (r.delay_ms != 0 && r.due_ms > now_ms())
+        return;
     r.delay_ms = r.delay_ms == 0 ? 2000 : std::min(r.delay_ms * 2, kMaxRetryDelayMs);
     r.due_ms = now_ms() + r.delay_ms;
 }
@@ -582,12 +609,13 @@ gboolean Messenger::Impl::on_housekeeping(gpointer data)
         self->schedule_retry(id);  // pushed back in case this attempt fails too
         self->flush_outbox(id);
     }
-    // Streams we opened are closed when no message went over them for a while.
+    // Streams are closed when no message went over them for a while: ours after
+    // kIdleCloseMs, the peer's after longer (it normally closes them itself first).
     for (auto& s : self->slots_) {
-        if (s.dead || !s.stream->is_outgoing() || !s.stream->is_open())
+        if (s.dead || !s.stream->is_open())
             continue;
-        std::int64_t last = std::max(s.stream->last_message_ms(), std::int64_t(0));
-        if (last != 0 && now - last > kIdleCloseMs && self->messages_.pending(s.contact_id).empty())
+        const std::int64_t limit = s.stream->is_outgoing() ? kIdleCloseMs : kIdleIncomingCloseMs;
+        if (now - s.stream->last_message_ms() > limit && self->messages_.pending(s.contact_id).empty())
             s.stream->close();
     }
     return G_SOURCE_CONTINUE;

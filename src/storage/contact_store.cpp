@@ -114,4 +114,15 @@ Result<void> ContactStore::set_trust(std::string_view id, model::Trust trust)
     return {};
 }
 
+Result<bool> ContactStore::remove_if_unused(std::string_view id)
+{
+    auto st = db_.prepare("DELETE FROM contacts WHERE id = ?1 AND NOT EXISTS "
+                          "(SELECT 1 FROM messages WHERE contact_id = ?1)",
+                          kSubject);
+    if (!st) return st.error();
+    st->bind(1, id);
+    if (auto r = st->run(); !r) return r.error();
+    return db_.changes() > 0;
+}
+
 }  // namespace chinwag::storage

@@ -35,6 +35,11 @@ public:
     // Error "not-found" if there is no such contact.
     Result<void> set_trust(std::string_view id, model::Trust trust);
 
+    // Deletes the contact if nothing refers to it (no message either way). Returns whether it
+    // was deleted. Used for legacy peers that came and went without a word, so a flood of
+    // announcements does not grow the contact list for ever.
+    Result<bool> remove_if_unused(std::string_view id);
+
 private:
     Database& db_;
 };

@@ -428,6 +428,7 @@ void LinkLocalStream::begin_tls(bool client)
 void LinkLocalStream::become_open()
 {
     state_ = State::Open;
+    last_message_ms_ = now_ms();  // the idle clock starts when the stream opens
     if (open_timer_) {
         g_source_remove(open_timer_);
         open_timer_ = 0;

@@ -1,11 +1,15 @@
-// Unit tests for the XEP-0174 presence TXT codec (discovery/xep0174_presence_record).
-#include <check.h>
-
+// Unit tests for discovery: the XEP-0174 presence TXT codec and AvahiDirectory with no daemon.
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include <glibmm/main.h>
+
+#include "discovery/avahi_directory.hpp"
 #include "discovery/xep0174_presence_record.hpp"
+
+// After the C++ headers: check.h defines macros that clash with libstdc++/glibmm.
+#include <check.h>
 
 using chinwag::discovery::decode_txt;
 using chinwag::discovery::encode_txt;
@@ -278,6 +282,49 @@ START_TEST(test_fuzz_never_crashes_and_stays_clean)
 }
 END_TEST
 
+// AvahiDirectory without any reachable avahi-daemon (a bus address that does not exist):
+// the real library code path, no daemon needed. Check forks each test, so setenv is local.
+START_TEST(test_directory_without_daemon)
+{
+    using namespace chinwag::discovery;
+    setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/chinwag-test-bus", 1);
+    GMainContext* ctx = g_main_context_new();
+    {
+        AvahiDirectory dir(ctx);
+        int states = 0;
+        DirectoryState last = DirectoryState::Starting;
+        dir.signal_state().connect([&](DirectoryState s, const std::string&) {
+            ++states;
+            last = s;
+        });
+        PresenceRecord rec;
+        rec.port_p2pj = 5298;
+        dir.publish("tester@nowhere", 5298, rec);  // stored until a daemon is there
+        ck_assert_int_eq(states, 0);                 // nothing fires before start()
+        ck_assert_str_eq(dir.published_name().c_str(), "tester@nowhere");
+        dir.start();
+        ck_assert_int_eq(states, 1);
+        ck_assert(last == DirectoryState::DaemonMissing);
+        ck_assert(dir.peers().empty());
+        ck_assert(dir.find("anyone") == nullptr);
+
+        bool called = false;
+        chinwag::Error err;
+        dir.resolve_now("anyone@lab", [&](chinwag::Result<PeerAnnouncement> r) {
+            called = true;
+            ck_assert(!r.ok());
+            err = r.error();
+        });
+        ck_assert(!called);  // answered from the main loop, never re-entrantly
+        for (int i = 0; i < 100 && !called; ++i)
+            g_main_context_iteration(ctx, TRUE);
+        ck_assert(called);
+        ck_assert_str_eq(err.code.c_str(), "not-found");
+    }
+    g_main_context_unref(ctx);
+}
+END_TEST
+
 static Suite* discovery_suite()
 {
     Suite* s = suite_create("discovery");
@@ -298,6 +345,9 @@ static Suite* discovery_suite()
     tcase_add_test(tc, test_encode_truncates_long_values);
     tcase_add_test(tc, test_fuzz_never_crashes_and_stays_clean);
     suite_add_tcase(s, tc);
+    TCase* td = tcase_create("avahi_directory");
+    tcase_add_test(td, test_directory_without_daemon);
+    suite_add_tcase(s, td);
     return s;
 }
 

@@ -222,6 +222,29 @@ START_TEST(test_garbage_file_is_corrupt)
 }
 END_TEST
 
+START_TEST(test_remove_unused_contact)
+{
+    // A legacy peer that came and went without a word leaves nothing behind; one we talked
+    // with stays, with its history.
+    TempDir dir;
+    auto db = open_ok(dir.file("profile.db"));
+    ContactStore contacts(*db);
+    MessageStore messages(*db);
+    ck_assert(contacts.upsert(contact("legacy:x@h", "x@h", model::Trust::Legacy, 1, "")).ok());
+    ck_assert(contacts.upsert(contact("legacy:y@h", "y@h", model::Trust::Legacy, 1, "")).ok());
+    ck_assert(messages.insert_incoming(incoming("legacy:y@h", "m1", "hi")).value());
+    auto gone = contacts.remove_if_unused("legacy:x@h");
+    ck_assert(gone.ok() && gone.value());
+    ck_assert(!contacts.find("legacy:x@h").has_value());
+    auto kept = contacts.remove_if_unused("legacy:y@h");
+    ck_assert(kept.ok() && !kept.value());
+    ck_assert(contacts.find("legacy:y@h").has_value());
+    ck_assert_int_eq(messages.history("legacy:y@h", 10).size(), 1);
+    auto none = contacts.remove_if_unused("legacy:nobody");
+    ck_assert(none.ok() && !none.value());
+}
+END_TEST
+
 START_TEST(test_contacts)
 {
     TempDir dir;
@@ -653,6 +676,7 @@ static Suite* storage_suite()
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_garbage_file_is_corrupt);
     tcase_add_test(tc, test_contacts);
+    tcase_add_test(tc, test_remove_unused_contact);
     tcase_add_test(tc, test_incoming_duplicates_and_unread);
     tcase_add_test(tc, test_outbox);
     tcase_add_test(tc, test_history_paging);
