@@ -529,6 +529,7 @@ std::string notice_notification(const core::Notice& n)
     auto o = new_object();
     set_string(o.get(), "kind", n.kind);
     set_string(o.get(), "detail", n.detail);
+    json_object_set_boolean_member(o.get(), "problem", n.problem);
     return notification("notice", wrap(std::move(o)));
 }
 

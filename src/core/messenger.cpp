@@ -127,7 +127,7 @@ public:
     PeerView view(const Contact& contact) const;
     void emit_peer(const std::string& contact_id);
     void warn(std::string kind, std::string peer, std::string detail);
-    void notice(std::string kind, std::string detail);
+    void notice(std::string kind, std::string detail, bool problem);
     void storage_failed(const Error& error);
 
     Messenger& outer_;
@@ -168,12 +168,15 @@ Result<void> Messenger::Impl::start()
     directory_->signal_peer_changed().connect([this](const discovery::PeerAnnouncement& a) { on_peer_seen(a); });
     directory_->signal_peer_down().connect([this](const std::string& i) { on_peer_down(i); });
     // The directory logs its own state changes; the user is told through a notice.
-    directory_->signal_state().connect(
-        [this](discovery::DirectoryState, const std::string& detail) { notice("discovery", detail); });
+    directory_->signal_state().connect([this](discovery::DirectoryState state, const std::string& detail) {
+        const bool problem =
+            state == discovery::DirectoryState::DaemonMissing || state == discovery::DirectoryState::Failure;
+        notice("discovery", detail, problem);
+    });
     directory_->signal_name_changed().connect([this](const std::string& old_name, const std::string& new_name) {
         std::string detail = "the name " + old_name + " is already taken on this network; now using " + new_name;
         log::warning("discovery", detail);
-        notice("renamed", detail);
+        notice("renamed", detail, false);
     });
     directory_->start();
     publish();
@@ -688,15 +691,15 @@ void Messenger::Impl::warn(std::string kind, std::string peer, std::string detai
     outer_.warning_.emit(Warning{std::move(kind), std::move(peer), std::move(detail)});
 }
 
-void Messenger::Impl::notice(std::string kind, std::string detail)
+void Messenger::Impl::notice(std::string kind, std::string detail, bool problem)
 {
-    outer_.notice_.emit(Notice{std::move(kind), std::move(detail)});
+    outer_.notice_.emit(Notice{std::move(kind), std::move(detail), problem});
 }
 
 void Messenger::Impl::storage_failed(const Error& error)
 {
     log::error("storage", error.message);
-    notice("storage", error.message);
+    notice("storage", error.message, true);
 }
 
 // ---- the facade ----

@@ -54,6 +54,7 @@ struct Warning {
 struct Notice {
     std::string kind;
     std::string detail;
+    bool problem = false;      // something is wrong now; false: resolved, or for information only
 };
 
 class Messenger {

@@ -491,9 +491,10 @@ START_TEST(test_notifications)
         ck_assert_std_eq(str(o, "detail").c_str(), "claims Alice's name with another key");
     }
     {
-        Parsed p(rpc::notice_notification({"discovery", "avahi-daemon is not running"}));
+        Parsed p(rpc::notice_notification({"discovery", "avahi-daemon is not running", true}));
         JsonObject* o = notification_params(p, "notice");
-        ck_assert_int_eq(member_count(o), 2);
+        ck_assert_int_eq(member_count(o), 3);
+        ck_assert(json_object_get_boolean_member(o, "problem"));
         ck_assert_std_eq(str(o, "kind").c_str(), "discovery");
         ck_assert_std_eq(str(o, "detail").c_str(), "avahi-daemon is not running");
     }

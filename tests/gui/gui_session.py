@@ -1,0 +1,300 @@
+"""A private headless desktop for driving the real `chinwag` app in tests.
+
+Owns: an Xvfb server (it picks a free display, -displayfd), a private D-Bus
+session bus on a path socket (reachable from every network namespace of the
+simulated LAN, unlike abstract sockets), a private XDG_RUNTIME_DIR (so the
+AT-SPI bus is a path socket too), a `dbus-monitor` on that bus recording
+notification calls, and helpers to find widgets through AT-SPI (pyatspi) and
+to give them real X input (xdotool). Recipe: reference/headless-desktop.md.
+"""
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+from testbed import Skip, TestbedError, log, run_until
+
+SESSION_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <standard_session_servicedirs/>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+NOTIFICATION_DAEMON = "/usr/lib/notification-daemon/notification-daemon"
+
+
+def skip_unless_desktop_tools():
+    if not os.path.exists(NOTIFICATION_DAEMON):
+        raise Skip("notification-daemon not installed (Debian package notification-daemon)")
+    for tool, pkg in (("Xvfb", "xvfb"), ("xdotool", "xdotool"), ("import", "imagemagick"),
+                      ("dbus-daemon", "dbus"), ("dbus-monitor", "dbus")):
+        if shutil.which(tool) is None:
+            raise Skip(f"{tool} not installed (Debian package {pkg})")
+    try:
+        import pyatspi  # noqa: F401
+    except ImportError:
+        raise Skip("python3-pyatspi not installed")
+
+
+class Desktop:
+    """Xvfb + private session bus. Use as a context manager."""
+
+    def __init__(self, workdir, width=1200, height=760):
+        skip_unless_desktop_tools()
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.procs = []
+        self.runtime = os.path.join(workdir, "runtime")
+        os.makedirs(self.runtime, mode=0o700, exist_ok=True)
+        # Xvfb picks a free display and writes its number on fd 3.
+        r, w = os.pipe()
+        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24",
+                                      "-nolisten", "tcp"], pass_fds=(w,),
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "xvfb.log"), "w"))
+        os.close(w)
+        self.procs.append(self.xvfb)
+        number = b""
+        deadline = time.monotonic() + 15
+        while not number.endswith(b"\n") and time.monotonic() < deadline:
+            chunk = os.read(r, 16)
+            if not chunk:
+                break
+            number += chunk
+        os.close(r)
+        if not number.strip():
+            raise TestbedError("Xvfb did not report a display")
+        self.display = ":" + number.decode().strip()
+        socket = os.path.join(workdir, "session_bus_socket")
+        conf = os.path.join(workdir, "session.conf")
+        with open(conf, "w") as f:
+            f.write(SESSION_CONF.format(socket=socket))
+        self.bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
+                                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "bus.log"), "w"))
+        self.procs.append(self.bus)
+        if not run_until(lambda: os.path.exists(socket), 10):
+            raise TestbedError("the session bus did not start")
+        self.env = {
+            "DISPLAY": self.display,
+            "DBUS_SESSION_BUS_ADDRESS": f"unix:path={socket}",
+            "XDG_RUNTIME_DIR": self.runtime,
+            "GSK_RENDERER": "cairo",
+            "GTK_A11Y": "atspi",
+            "NO_AT_BRIDGE": "0",
+            "LANGUAGE": "C",
+            "LC_ALL": "C.UTF-8",
+            "GDK_BACKEND": "x11",
+        }
+        # This process talks AT-SPI to the app: same session bus.
+        os.environ.update(self.env)
+        self.notifications = []
+        self._lock = threading.Lock()
+        # Unfiltered (match rules given to dbus-monitor caught nothing here); filtered below.
+        self.monitor = subprocess.Popen(["stdbuf", "-oL", "dbus-monitor", "--session"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.procs.append(self.monitor)
+        threading.Thread(target=self._read_monitor, daemon=True).start()
+        # GNOME's fallback notification server, a real one: GNotification's fdo backend talks to
+        # it, so the Notify / CloseNotification calls are delivered and the monitor sees them.
+        self.notifyd = subprocess.Popen([NOTIFICATION_DAEMON], stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(workdir, "notification-daemon.log"), "w"))
+        self.procs.append(self.notifyd)
+
+        def owned():
+            r = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                                "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                                "string:org.freedesktop.Notifications"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=10)
+            return "boolean true" in r.stdout
+        if not run_until(owned, 15, interval=0.2):
+            raise TestbedError("notification-daemon did not take org.freedesktop.Notifications")
+        time.sleep(0.5)  # dbus-monitor becomes a monitor asynchronously
+        log(f"desktop up: display {self.display}, bus {self.env['DBUS_SESSION_BUS_ADDRESS']}")
+
+    def _read_monitor(self):
+        current = None
+        for line in self.monitor.stdout:
+            if line.startswith("method call") or line.startswith("signal") or line.startswith("method return") \
+                    or line.startswith("error"):
+                if current and "Notifications" in current["header"]:
+                    with self._lock:
+                        self.notifications.append(current)
+                current = {"header": line.strip(), "body": ""}
+            elif current is not None:
+                current["body"] += line
+        if current and "Notifications" in current["header"]:
+            with self._lock:
+                self.notifications.append(current)
+
+    def notification_calls(self, member):
+        """Bodies of the method calls `member` (Notify, AddNotification, ...) seen so far."""
+        with self._lock:
+            return [n["body"] for n in self.notifications
+                    if n["header"].startswith("method call") and f"member={member}" in n["header"]]
+
+    def screenshot(self, path, settle=0.6):
+        time.sleep(settle)  # a screenshot at map time is blank (headless-desktop.md)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.run(["import", "-display", self.display, "-window", "root", path], check=True, timeout=30)
+        log(f"screenshot {path}")
+
+    def xdotool(self, *args):
+        return subprocess.run(["xdotool", *map(str, args)], env={**os.environ, **self.env},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+
+    def window_origin(self, title):
+        """Top-left corner on the screen of the visible X window named `title`."""
+        r = self.xdotool("search", "--onlyvisible", "--name", f"^{title}$", "getwindowgeometry", "--shell")
+        vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
+        return int(vals.get("X", 0)), int(vals.get("Y", 0))
+
+    def click(self, x, y):
+        self.xdotool("mousemove", int(x), int(y), "click", "1")
+
+    def type_text(self, text):
+        self.xdotool("type", "--delay", "20", text)
+
+    def key(self, *keys):
+        self.xdotool("key", *keys)
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+# ---------------------------------------------------------------- AT-SPI
+
+def _children(node):
+    try:
+        return [node.getChildAtIndex(i) for i in range(node.childCount)]
+    except Exception:
+        return []
+
+
+def find_app(pid, timeout=20):
+    import pyatspi
+    found = []
+
+    def look():
+        desktop = pyatspi.Registry.getDesktop(0)
+        for app in _children(desktop):
+            try:
+                if app is not None and app.get_process_id() == pid:
+                    found.append(app)
+                    return True
+            except Exception:
+                continue
+        return False
+    if not run_until(look, timeout, interval=0.3):
+        raise AssertionError(f"the app (pid {pid}) did not appear on the accessibility bus")
+    return found[0]
+
+
+def walk(node, depth=0, max_depth=60):
+    if node is None or depth > max_depth:
+        return
+    yield node
+    for c in _children(node):
+        yield from walk(c, depth + 1, max_depth)
+
+
+def name_of(node):
+    try:
+        return node.name or ""
+    except Exception:
+        return ""
+
+
+def role_of(node):
+    try:
+        return node.getRoleName()
+    except Exception:
+        return ""
+
+
+def text_of(node):
+    try:
+        t = node.queryText()
+        return t.getText(0, t.characterCount)
+    except Exception:
+        return ""
+
+
+def showing(node):
+    import pyatspi
+    try:
+        return node.getState().contains(pyatspi.STATE_SHOWING)
+    except Exception:
+        return False
+
+
+def find_all(root, predicate):
+    return [n for n in walk(root) if predicate(n)]
+
+
+def wait_for(root, predicate, timeout, what):
+    found = []
+
+    def look():
+        hits = find_all(root, predicate)
+        if hits:
+            found.append(hits[0])
+            return True
+        return False
+    if not run_until(look, timeout, interval=0.3):
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return found[0]
+
+
+def center(node, origin=(0, 0)):
+    """Screen point at the middle of node. GTK 4 reports only window coordinates, so the
+    caller passes the window's origin on the screen (Desktop.window_origin)."""
+    import pyatspi
+    c = node.queryComponent()
+    e = c.getExtents(pyatspi.WINDOW_COORDS)
+    return origin[0] + e.x + e.width / 2, origin[1] + e.y + e.height / 2
+
+
+def do_action(node, name="click"):
+    a = node.queryAction()
+    for i in range(a.nActions):
+        if a.getName(i) == name:
+            return a.doAction(i)
+    raise AssertionError(f"{role_of(node)} '{name_of(node)}' has no action {name}")
+
+
+def dump(root, out_lines=None, max_depth=40):
+    lines = out_lines if out_lines is not None else []
+
+    def rec(n, d):
+        if d > max_depth:
+            return
+        lines.append("  " * d + f"[{role_of(n)}] {name_of(n)!r} {text_of(n)[:60]!r}")
+        for c in _children(n):
+            rec(c, d + 1)
+    rec(root, 0)
+    return "\n".join(lines)

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The real `chinwag` app on the simulated LAN, driven through AT-SPI and X input.
+
+Host a runs the app under Xvfb with a private session bus; hosts b and c run
+chinwag-cli (JSON-RPC) as bob and carol. Checks: the welcome creates the
+identity with the typed nickname; bob and carol appear as "Not verified"; a
+message from bob raises a notification (org.freedesktop.Notifications.Notify
+seen on the session bus) and a second one is summarised in the same
+notification; opening the conversation shows both messages and clears the
+unread count; bob's XEP-0085 "composing" shows a typing line; text typed into
+the composer and sent with Enter reaches bob, and the app shows it delivered;
+the dark style is applied through the app's exported color-scheme action; the
+verification dialog shows the same safety number as bob's CLI and "Mark as
+Verified" changes the contact's badge to "Verified"; when someone else
+announces bob's name with another key the contact shows the "Impostor" badge
+and a warning banner. Screenshots (welcome, main light/dark, verification,
+impostor) are written to tests/gui/screenshots/ in the build dir.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+try:
+    import pyatspi  # noqa: F401
+except ImportError:
+    # python3-pyatspi is installed for Debian's interpreter; a pyenv python3 may not see it.
+    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
+        os.environ["CHINWAG_GUI_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
+
+from testbed import Lan, RpcError, Skip, log, main, run_until, skip_unless_root, start_cli  # noqa: E402
+from gui_session import (Desktop, center, do_action, dump, find_all, find_app, name_of,  # noqa: E402
+                         role_of, showing, skip_unless_desktop_tools, text_of, wait_for)
+
+APP_ID = "io.github.chinwag.Chinwag"
+
+
+_state = {}
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    log(f"ok: {what}")
+
+
+def row_named(app, nick):
+    rows = find_all(app, lambda n: role_of(n) == "list item" and name_of(n).startswith(nick + ","))
+    return rows[0] if rows else None
+
+
+def wait_row(app, nick, predicate, timeout, what):
+    last = [None]
+
+    def ok():
+        r = row_named(app, nick)
+        last[0] = name_of(r) if r else None
+        return r is not None and predicate(name_of(r))
+    if not run_until(ok, timeout, interval=0.3):
+        raise AssertionError(f"{what}: timed out; row now {last[0]!r}")
+    log(f"ok: {what} ({last[0]!r})")
+
+
+def activate_action(desk, name, parameter):
+    """Activates an action the app exports on the session bus (org.gtk.Actions), as a
+    notification server or the shell does."""
+    r = subprocess.run(["gdbus", "call", "--session", "--dest", APP_ID, "--object-path",
+                        "/" + APP_ID.replace(".", "/"), "--method", "org.gtk.Actions.Activate",
+                        name, parameter, "{}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=20, env={**os.environ, **desk.env})
+    log(f"activate app.{name} {parameter}: {r.returncode} {r.stdout.strip()}")
+    return r.returncode == 0
+
+
+def label_showing(app, text):
+    return find_all(app, lambda n: role_of(n) == "label" and text in name_of(n))
+
+
+def test():
+    skip_unless_root()
+    skip_unless_desktop_tools()
+    gui = os.environ.get("CHINWAG_GUI")
+    build = os.environ.get("CHINWAG_BUILDDIR")
+    src = os.environ.get("CHINWAG_SRCDIR")
+    if not gui or not build or not src:
+        raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
+    shots = os.path.join(build, "tests", "gui", "screenshots")
+    with Lan(("a", "b", "c")) as lan:
+        with Desktop(lan.path("desktop")) as desk:
+            app_log = lan.path("chinwag-app.stderr")
+            procs = []
+            try:
+                run(lan, desk, gui, build, src, shots, app_log, procs)
+            except BaseException:
+                for p in procs:
+                    p.dump_logs()
+                if "app" in _state:
+                    print("----- accessibility tree of the app:\n" + dump(_state["app"])[:20000], flush=True)
+                    try:
+                        desk.screenshot(os.path.join(shots, "failure.png"), settle=0)
+                    except Exception:
+                        pass
+                print("----- session bus monitor:", [n["header"] for n in desk.notifications][:20], flush=True)
+                print(f"----- app stderr:\n{open(app_log, errors='replace').read()}", flush=True)
+                raise
+
+
+def run(lan, desk, gui, build, src, shots, app_log, procs):
+    env = {**desk.env, "GSETTINGS_SCHEMA_DIR": os.path.join(build, "data"),
+           "XDG_DATA_DIRS": f"{os.path.join(src, 'data')}:/usr/local/share:/usr/share",
+           "XDG_CONFIG_HOME": lan.path("xdg-config"), "HOME": lan.path("home")}
+    os.makedirs(env["HOME"], exist_ok=True)
+    app_proc = lan["a"].popen([gui, "--profile", lan.path("profiles", "alice-gui"), "--instance", "alice@cw-a"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=open(app_log, "w"))
+    app = find_app(app_proc.pid, timeout=30)
+    _state["app"] = app
+    _state["desk"] = desk
+    _state["shots"] = shots
+    log(f"app on the accessibility bus: {name_of(app)!r}")
+
+    # -- welcome: nickname prefilled, then "alice"
+    start = wait_for(app, lambda n: role_of(n) == "push button" and "Start Chatting" in name_of(n), 20,
+                     "the welcome's Start Chatting button")
+    entry = wait_for(app, lambda n: role_of(n) in ("text", "entry") and name_of(n) == "Your name" and text_of(n), 10,
+                     "the nickname entry, prefilled")
+    log(f"welcome proposes {text_of(entry)!r}")
+    desk.screenshot(os.path.join(shots, "welcome.png"))
+    entry.queryEditableText().setTextContents("alice")
+    do_action(start)
+
+    bob = start_cli(lan["b"], lan.path("profiles", "bob"), "bob", extra_args=["--instance", "bob@cw-b"])
+    carol = start_cli(lan["c"], lan.path("profiles", "carol"), "carol", extra_args=["--instance", "carol@cw-c"])
+    procs += [bob, carol]
+
+    wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts", 20, "the main window's contact list")
+    wait_row(app, "bob", lambda s: "Available" in s and "Not verified" in s, 20, "bob is listed, nearby, not verified")
+    wait_row(app, "carol", lambda s: "Not verified" in s, 20, "carol is listed")
+    nearby = find_all(app, lambda n: role_of(n) == "label" and name_of(n) == "Nearby")
+    log(f"Nearby section header {'is' if nearby else 'is not'} on the accessibility tree")
+
+    # -- bob writes: notification, then a burst summarised
+    # The app seeing bob does not mean bob has seen the app yet.
+    check(run_until(lambda: any(p.get("instance") == "alice@cw-a" and p.get("online")
+                                for p in bob.call("listPeers")), 15, interval=0.2),
+          "bob's CLI sees alice (the app) online")
+    body1 = "hello alice, this is bob"
+    bob.call("send", {"to": "alice@cw-a", "body": body1})
+    check(run_until(lambda: any(body1 in b for b in desk.notification_calls("Notify")), 15),
+          "a notification is raised for bob's message (Notify on the session bus)")
+    body2 = "are you there?"
+    bob.call("send", {"to": "alice@cw-a", "body": body2})
+    check(run_until(lambda: any("2 new messages" in b and body2 in b for b in desk.notification_calls("Notify")), 15),
+          "a second message updates the same notification as a summary (\"2 new messages\")")
+    wait_row(app, "bob", lambda s: "2 unread messages" in s, 10, "bob's row counts 2 unread")
+
+    # -- open the conversation as the notification's default action does (app.open-conversation
+    # with bob's contact id, over D-Bus): messages shown, unread cleared, notification withdrawn
+    bob_fp = bob.call("getSelf")["fingerprint"]
+    check(activate_action(desk, "open-conversation", f"[<'{bob_fp}'>]"), "app.open-conversation activated over D-Bus")
+    wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == body1, 10,
+             "bob's first message in the conversation")
+    wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == body2, 10,
+             "bob's second message in the conversation")
+    check(bool(label_showing(app, "Today")), "a day separator \"Today\" is shown")
+    wait_row(app, "bob", lambda s: "unread" not in s, 10, "opening the conversation clears the unread count")
+    check(run_until(lambda: bool(desk.notification_calls("CloseNotification")), 10),
+          "the notification is withdrawn once the conversation is read (CloseNotification)")
+    check(bool(label_showing(app, "have not yet checked")), "the banner says bob is not yet verified")
+
+    # -- typing indicator
+    bob.call("sendChatState", {"to": "alice@cw-a", "state": "composing"})
+    wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == "bob is typing…", 10,
+             "bob's composing state shows \"bob is typing…\"")
+
+    # -- the composer: Enter sends
+    composer = wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message", 10,
+                        "the composer")
+    x, y = center(composer, desk.window_origin("Chinwag"))
+    desk.click(x, y)
+    reply = "hi bob, typed in the app"
+    desk.type_text(reply)
+    desk.key("Return")
+    got = bob.wait_notification("message", lambda p: p.get("body") == reply, timeout=15)
+    check(got.get("secure") is True, "the text typed into the composer reaches bob, encrypted")
+    wait_for(app, lambda n: role_of(n) == "label" and "Delivered" in name_of(n), 15,
+             "the app marks the reply delivered")
+    check(text_of(composer) == "", "the composer is empty after sending")
+    desk.screenshot(os.path.join(shots, "main-light.png"))
+
+    # -- dark style through the exported app action
+    check(activate_action(desk, "color-scheme", "[<'dark'>]"), "app.color-scheme 'dark' activated over D-Bus")
+    desk.screenshot(os.path.join(shots, "main-dark.png"), settle=1.0)
+    activate_action(desk, "color-scheme", "[<'default'>]")
+
+    # -- verification
+    verify = wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Verify identity", 10,
+                      "the Verify identity button")
+    do_action(verify)
+    number = bob.call("getSafetyNumber", {"peer": "alice@cw-a"})["safetyNumber"]
+    wait_for(app, lambda n: name_of(n) == f"Safety number {number}", 10,
+             f"the dialog shows the same safety number as bob's CLI ({number})")
+    desk.screenshot(os.path.join(shots, "verify.png"))
+    mark = wait_for(app, lambda n: role_of(n) == "push button" and "Mark as Verified" in name_of(n), 10,
+                    "the Mark as Verified button")
+    do_action(mark)
+    wait_row(app, "bob", lambda s: ", Verified" in s, 10, "bob's badge changes to Verified")
+    wait_row(app, "carol", lambda s: "Not verified" in s, 5, "carol stays not verified")
+    check(run_until(lambda: not label_showing(app, "have not yet checked"), 5), "the unverified banner is gone")
+
+    # -- an impostor takes bob's name with another key
+    try:
+        bob.call("quit", timeout=5)
+    except RpcError:
+        pass
+    bob.wait(10)
+    wait_row(app, "bob", lambda s: "Offline" in s, 15, "bob goes offline after quitting")
+    mallory = start_cli(lan["b"], lan.path("profiles", "mallory"), "bob", extra_args=["--instance", "bob@cw-b"])
+    procs.append(mallory)
+    imp = []
+
+    def impostor_row():
+        imp[:] = [n for n in find_all(app, lambda n: role_of(n) == "list item" and "Impostor" in name_of(n))]
+        return bool(imp)
+    check(run_until(impostor_row, 20, interval=0.3), "a contact with the Impostor badge appears")
+    log(f"impostor row: {name_of(imp[0])!r}")
+    check(bool(label_showing(app, "Someone is pretending to be")), "a warning banner names the impersonation")
+    real = find_all(app, lambda n: role_of(n) == "list item" and name_of(n) == "bob, Offline, Verified")
+    check(bool(real), "the real bob is still listed apart, offline and Verified")
+    desk.screenshot(os.path.join(shots, "impostor.png"))
+
+    if os.environ.get("CHINWAG_UPDATE_SCREENSHOTS"):
+        shutil.copy(os.path.join(shots, "main-light.png"), os.path.join(src, "data", "screenshots", "main.png"))
+        log("copied main-light.png to data/screenshots/main.png")
+    check(app_proc.poll() is None, "the app is still running")
+    app_proc.terminate()
+    try:
+        app_proc.wait(10)
+    except subprocess.TimeoutExpired:
+        app_proc.kill()
+    log("app tree at the end:\n" + dump(app)[:200] if False else "done")
+
+
+if __name__ == "__main__":
+    main(test)
