@@ -61,6 +61,10 @@ public:
         std::unique_ptr<transport::LinkLocalStream> stream;
         std::string contact_id;  // known once open
         std::set<std::string> sent_ids;
+        // True after a flush wrote every pending message to this stream: a new message can
+        // then go out alone, in order, without re-reading the whole outbox (which made a
+        // burst of n sends cost O(n^2) row reads while receipts lag behind).
+        bool outbox_flushed = false;
         bool dead = false;
     };
     // A peer present on the LAN now.
@@ -112,6 +116,10 @@ public:
     void on_stanza(Slot* slot, const xmpp::Element& stanza);
     void handle_message(Slot* slot, const xmpp::IncomingMessage& message);
     void flush_outbox(const std::string& contact_id);
+    // Writes one pending message to the stream and records it Sent; false if it could not.
+    bool write_to(Slot& slot, Message& m);
+    // Sends a message just stored by send(): alone when the outbox is already flushed.
+    void send_new(Message& m);
     void connect_to(const std::string& contact_id);
     void schedule_retry(const std::string& contact_id);
     Slot* open_slot(const std::string& contact_id);
@@ -477,8 +485,14 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
     m.secure = slot->stream->is_secure();
     m.verified = contact && contact->trust == Trust::Verified;
     auto inserted = messages_.insert_incoming(m);
-    if (!inserted)
-        return storage_failed(inserted.error());  // no receipt: the sender keeps it and retries
+    if (!inserted) {
+        // No receipt: the sender keeps it. It never resends on the stream it already wrote
+        // it to, so close that stream: the sender reconnects with its retry back-off and
+        // resends everything unacknowledged, in order (nothing later is stored ahead of it).
+        storage_failed(inserted.error());
+        slot->stream->close();
+        return;
+    }
     // A receipt only after the message is on disk (XEP-0184 §5), also for a duplicate.
     if (in.receipt_requested && !in.id.empty())
         slot->stream->send(xmpp::receipt(self_instance(), slot->stream->peer_instance(), in.id));
@@ -527,20 +541,43 @@ void Messenger::Impl::flush_outbox(const std::string& contact_id)
         return;
     }
     const bool legacy = model::is_legacy_contact_id(contact_id);
+    slot->outbox_flushed = false;
     for (auto& m : pending) {
         if (!sync::should_send(m, legacy, slot->sent_ids.count(m.id) > 0))
             continue;
-        if (!slot->stream->send(xmpp::chat_message(m.id, self_instance(), slot->stream->peer_instance(), m.body)))
-            break;
-        slot->sent_ids.insert(m.id);
-        slot->stream->touch_message_activity();
-        if (auto next = sync::next_state(m.state, sync::OutboxEvent::Written)) {
-            if (auto set = messages_.set_state(m.id, *next); !set)
-                return storage_failed(set.error());
-            m.state = *next;
-            outer_.message_state_.emit(m);
-        }
+        if (!write_to(*slot, m))
+            return;
     }
+    slot->outbox_flushed = true;
+}
+
+bool Messenger::Impl::write_to(Slot& slot, Message& m)
+{
+    if (!slot.stream->send(xmpp::chat_message(m.id, self_instance(), slot.stream->peer_instance(), m.body)))
+        return false;
+    slot.sent_ids.insert(m.id);
+    slot.stream->touch_message_activity();
+    if (auto next = sync::next_state(m.state, sync::OutboxEvent::Written)) {
+        if (auto set = messages_.set_state(m.id, *next); !set) {
+            storage_failed(set.error());
+            return false;
+        }
+        m.state = *next;
+        outer_.message_state_.emit(m);
+    }
+    return true;
+}
+
+void Messenger::Impl::send_new(Message& m)
+{
+    // Everything older already went out on this stream: the new message is next in order.
+    Slot* slot = open_slot(m.contact_id);
+    if (slot && slot->outbox_flushed) {
+        if (!write_to(*slot, m))
+            slot->outbox_flushed = false;
+        return;
+    }
+    flush_outbox(m.contact_id);
 }
 
 void Messenger::Impl::connect_to(const std::string& contact_id)
@@ -804,7 +841,7 @@ Result<Message> Messenger::send(const std::string& peer_ref, const std::string& 
     }
     message_state_.emit(*stored);
     if (impl_->started_)
-        impl_->flush_outbox(*id);
+        impl_->send_new(*stored);
     return impl_->messages_.find_outgoing(stored->id).value_or(*stored);
 }
 

@@ -402,6 +402,10 @@ void LinkLocalStream::handle_stanza(const xmpp::Element& stanza)
         }
         stanza_.emit(stanza);
         return;
+    case State::Closing:
+        // We sent our closing tag (RFC 6120 §4.4); what the peer wrote before reading it is
+        // dropped: anything unacknowledged is resent on the next stream.
+        return;
     default:
         return fail("protocol", "unexpected stanza during stream setup", "policy-violation");
     }

@@ -15,3 +15,7 @@ TESTS += tests/lan/test_10_chat.py tests/lan/test_11_outbox.py tests/lan/test_12
 EXTRA_DIST += tests/lan/test_10_chat.py tests/lan/test_11_outbox.py tests/lan/test_12_impostor.py tests/lan/test_14_link_cut.py
 TESTS += tests/lan/test_18_vanish_without_stream.py
 EXTRA_DIST += tests/lan/test_18_vanish_without_stream.py
+TESTS += tests/lan/test_20_sender_killed_before_receipt.py tests/lan/test_21_receiver_killed_mid_burst.py
+EXTRA_DIST += tests/lan/test_20_sender_killed_before_receipt.py tests/lan/test_21_receiver_killed_mid_burst.py
+TESTS += tests/lan/test_22_disk_full.py tests/lan/test_23_flood_latency.py
+EXTRA_DIST += tests/lan/test_22_disk_full.py tests/lan/test_23_flood_latency.py
