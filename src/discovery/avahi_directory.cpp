@@ -530,8 +530,18 @@ void AvahiDirectory::refresh_peer(const std::string& instance)
 {
     if (destroying_)
         return;
-    // The IPv4 and IPv6 resolvers of one peer answer a few milliseconds apart; collect
-    // them so a peer comes up once with all its addresses instead of up + changed.
+    // Arrivals and departures go out at once: discovery latency is what users feel, and a
+    // peer's second address family arriving a few milliseconds later is a cheap "changed".
+    bool live = false;
+    for (auto it = tuples_.lower_bound(TupleKey{instance, INT_MIN, INT_MIN});
+         it != tuples_.end() && std::get<0>(it->first) == instance && !live; ++it)
+        live = it->second->found && !is_own_service(instance, it->second->host);
+    if (live != (peers_.count(instance) > 0)) {
+        dirty_.erase(instance);
+        emit_peer(instance);
+        return;
+    }
+    // Changes to a known peer (TXT, addresses, port) arrive in bursts: collect them.
     dirty_.insert(instance);
     if (!flush_.connected())
         flush_ = context_->signal_timeout().connect(
