@@ -33,7 +33,18 @@ dist_iconscalable_DATA = data/icons/hicolor/scalable/apps/$(APP_ID).svg
 iconsymbolicdir = $(datadir)/icons/hicolor/symbolic/apps
 dist_iconsymbolic_DATA = data/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg
 
-noinst_DATA = data/gschemas.compiled
+noinst_DATA = data/gschemas.compiled locale/stamp
+
+# The translations as a locale tree in the build (locale/<lang>/LC_MESSAGES/chinwag.mo), so the
+# apps run uninstalled in another language: CHINWAG_LOCALEDIR=$(abs_builddir)/locale.
+locale/stamp: $(srcdir)/po/LINGUAS $(wildcard $(srcdir)/po/*.po)
+	$(AM_V_GEN)for lang in `sed -e 's/#.*//' $(srcdir)/po/LINGUAS`; do \
+	  $(MKDIR_P) locale/$$lang/LC_MESSAGES && \
+	  $(MSGFMT_FOR_DATA) -c -o locale/$$lang/LC_MESSAGES/$(GETTEXT_PACKAGE).mo $(srcdir)/po/$$lang.po || exit 1; \
+	done; touch $@
+clean-local: clean-local-locale
+clean-local-locale:
+	-rm -rf locale
 CLEANFILES += $(desktop_DATA) $(metainfo_DATA) $(dbusservice_DATA) data/gschemas.compiled
 EXTRA_DIST += data/$(APP_ID).desktop.in data/$(APP_ID).metainfo.xml.in data/$(APP_ID).service.in \
 	data/screenshots/main.png
@@ -53,4 +64,4 @@ uninstall-hook-gsettings:
 # Copies the screenshot the GUI test took into the source tree (the metainfo references it).
 update-screenshots:
 	cp tests/gui/screenshots/main-light.png $(srcdir)/data/screenshots/main.png
-.PHONY: update-screenshots install-data-hook-gsettings uninstall-hook-gsettings
+.PHONY: update-screenshots install-data-hook-gsettings uninstall-hook-gsettings clean-local-locale

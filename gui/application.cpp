@@ -3,6 +3,8 @@
 
 #include <clocale>
 #include <csignal>
+#include <cstdio>
+#include <string_view>
 
 #include "gui/c_signal.hpp"
 #include "gui/dialogs.hpp"
@@ -98,10 +100,7 @@ void Application::on_startup()
     else
         log::warning(kLog, "GSettings schema " CHINWAG_APP_ID " not installed; window state is not kept");
 
-    add_action("quit", [this] {
-        for (auto* w : get_windows())
-            w->hide();
-    });
+    add_action("quit", sigc::mem_fun(*this, &Application::quit_app));
     add_action("about", sigc::mem_fun(*this, &Application::show_about));
     add_action("preferences", sigc::mem_fun(*this, &Application::show_preferences));
     add_action("shortcuts", sigc::mem_fun(*this, &Application::show_shortcuts));
@@ -135,8 +134,6 @@ W* Application::own_window(W* window)
     window->signal_hide().connect([this, window] {
         if (pending_window_ == window)
             pending_window_ = nullptr;
-        if (main_window_ == window)
-            main_window_ = nullptr;
         // Deleted from an idle: GTK is still inside the hide emission.
         Glib::signal_idle().connect_once([window] { delete window; });
     });
@@ -146,7 +143,7 @@ W* Application::own_window(W* window)
 void Application::on_activate()
 {
     if (main_window_) {
-        main_window_->present();
+        show_main_window();
         return;
     }
     if (pending_window_) {
@@ -219,8 +216,16 @@ void Application::start_messenger()
         }
         messenger_ = std::move(*created);
     }
-    auto* w = own_window(new MainWindow(*this, *messenger_, settings_));
+    // Not own_window(): closing the main window hides it and the app stays in the background.
+    // Not add_window() either: gtkmm's version drops a window from the application when it is
+    // hidden. MainWindow joins the application through gtk_window_set_application() and stays in
+    // it while hidden (on_close hides it), so its win.* actions and accelerators keep working.
+    auto* w = new MainWindow(*this, *messenger_, settings_);
     main_window_ = w;
+    if (!held_) {
+        hold();
+        held_ = true;
+    }
     // Signals first, so nothing start() reports (e.g. no avahi-daemon) is missed.
     w->attach();
     if (auto started = messenger_->start(); !started)
@@ -260,7 +265,28 @@ void Application::on_open_conversation(const Glib::VariantBase& parameter)
         return;
     }
     main_window_->open_conversation(id);
+    show_main_window();
+}
+
+void Application::show_main_window()
+{
+    if (!main_window_->get_application())
+        gtk_application_add_window(gobj(), GTK_WINDOW(main_window_->gobj()));
     main_window_->present();
+}
+
+void Application::quit_app()
+{
+    if (main_window_ && main_window_->get_visible())
+        main_window_->save_state();
+    if (held_) {
+        release();
+        held_ = false;
+    }
+    for (auto* w : get_windows())
+        w->hide();
+    g_settings_sync();  // the window state reaches the backend before the process ends
+    quit();
 }
 
 void Application::on_color_scheme(const Glib::ustring& scheme)
@@ -317,9 +343,18 @@ void Application::show_shortcuts()
 int main(int argc, char** argv)
 {
     std::setlocale(LC_ALL, "");
-    bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+    // CHINWAG_LOCALEDIR: the build's locale tree, for running uninstalled (run-chinwag, tests).
+    const char* localedir = g_getenv("CHINWAG_LOCALEDIR");
+    bindtextdomain(GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
+    // gtkmm opens the display when the application is created: answer --version before, so it
+    // works without one (scripts, packaging). The option stays registered for --help.
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--version") {
+            std::printf("chinwag %s\n", PACKAGE_VERSION);
+            return 0;
+        }
     // A peer that goes away mid-write must not kill the app; writes report EPIPE instead.
     std::signal(SIGPIPE, SIG_IGN);
     auto app = chinwag::gui::Application::create();

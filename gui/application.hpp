@@ -39,6 +39,9 @@ private:
     void show_about();
     void show_preferences();
     void show_shortcuts();
+    // Shows the main window again after it was closed to the background.
+    void show_main_window();
+    void quit_app();
     void install_css();
     // Adds a window to the application and deletes it when it is hidden.
     template <class W>
@@ -48,7 +51,10 @@ private:
     std::optional<std::string> instance_;
     std::unique_ptr<core::Profile> profile_;
     std::unique_ptr<core::Messenger> messenger_;
-    MainWindow* main_window_ = nullptr;   // deleted on hide, before messenger_
+    // Lives as long as the Messenger: closing it only hides it, and the application is held
+    // so messages still arrive and raise notifications (issue 3, "unobtrusive when idle").
+    MainWindow* main_window_ = nullptr;
+    bool held_ = false;
     Gtk::Window* pending_window_ = nullptr;  // welcome or error window while no main window
     Glib::RefPtr<Gio::Settings> settings_;
     Glib::RefPtr<Gio::SimpleAction> color_scheme_action_;

@@ -1,5 +1,6 @@
-// Glue for libadwaita's C API from gtkmm: std::function slots on GObject signals, and managed
-// gtkmm wrappers around C-created widgets. Needs gui/pch.hpp (GTK, libadwaita) included first.
+// Glue for libadwaita's C API from gtkmm: std::function slots on GObject signals, managed
+// gtkmm wrappers around C-created widgets, and accessible names where GTK 4.8 gets them wrong.
+// Needs gui/pch.hpp (GTK, libadwaita) included first.
 #pragma once
 
 #include <functional>
@@ -60,6 +61,16 @@ inline void set_accessible_label(Gtk::Widget& w, const Glib::ustring& label)
     value.init(Glib::Value<Glib::ustring>::value_type());
     value.set(label);
     w.update_property(Gtk::Accessible::Property::LABEL, value);
+}
+
+// A button labelled with a mnemonic ("_Quit"). GTK 4.8 names such a button for screen readers
+// from both its raw label property and its label widget: "_Quit Quit". Without the property the
+// label widget alone names it, mnemonic resolved: "Quit".
+inline Gtk::Button* mnemonic_button(const Glib::ustring& text)
+{
+    auto* b = Gtk::make_managed<Gtk::Button>(text, true);
+    gtk_accessible_reset_property(GTK_ACCESSIBLE(b->gobj()), GTK_ACCESSIBLE_PROPERTY_LABEL);
+    return b;
 }
 
 }  // namespace chinwag::gui

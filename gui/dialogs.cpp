@@ -28,6 +28,28 @@ Gtk::Label* label(const Glib::ustring& text, const char* css = nullptr)
     return l;
 }
 
+// libadwaita 1.2 leaves the apply button of an AdwEntryRow without an accessible name: name it.
+void name_apply_button(GtkWidget* widget)
+{
+    for (GtkWidget* c = gtk_widget_get_first_child(widget); c; c = gtk_widget_get_next_sibling(c)) {
+        if (GTK_IS_BUTTON(c))
+            set_accessible_label(*Glib::wrap(c), _("Apply"));
+        else
+            name_apply_button(c);
+    }
+}
+
+// AdwPreferencesWindow keeps its (here disabled) search entry in the tree, unnamed.
+void name_search_entries(GtkWidget* widget)
+{
+    for (GtkWidget* c = gtk_widget_get_first_child(widget); c; c = gtk_widget_get_next_sibling(c)) {
+        if (GTK_IS_SEARCH_ENTRY(c))
+            set_accessible_label(*Glib::wrap(c), _("Search preferences"));
+        else
+            name_search_entries(c);
+    }
+}
+
 }  // namespace
 
 Gtk::Window* welcome_window(Gtk::Application& app, const std::string& default_nick,
@@ -57,7 +79,7 @@ Gtk::Window* welcome_window(Gtk::Application& app, const std::string& default_ni
     list->append(*managed(row));
     list->set_size_request(340, -1);
     box->append(*list);
-    auto* start = Gtk::make_managed<Gtk::Button>(_("_Start Chatting"), true);
+    auto* start = mnemonic_button(_("_Start Chatting"));
     start->add_css_class("suggested-action");
     start->add_css_class("pill");
     start->set_halign(Gtk::Align::CENTER);
@@ -99,13 +121,13 @@ Gtk::Window* error_window(Gtk::Application& app, const Glib::ustring& title, con
     auto* buttons = Gtk::make_managed<Gtk::Box>(Gtk::Orientation::HORIZONTAL, 12);
     buttons->set_halign(Gtk::Align::CENTER);
     if (retry) {
-        auto* again = Gtk::make_managed<Gtk::Button>(_("_Try Again"), true);
+        auto* again = mnemonic_button(_("_Try Again"));
         again->add_css_class("suggested-action");
         again->add_css_class("pill");
         again->signal_clicked().connect(retry);
         buttons->append(*again);
     }
-    auto* quit = Gtk::make_managed<Gtk::Button>(_("_Quit"), true);
+    auto* quit = mnemonic_button(_("_Quit"));
     quit->add_css_class("pill");
     quit->signal_clicked().connect([w] { w->hide(); });
     buttons->append(*quit);
@@ -168,7 +190,7 @@ Gtk::Window* verification_dialog(Gtk::Window& parent, core::Messenger& messenger
 
     auto* state = label("");
     box->append(*state);
-    auto* mark = Gtk::make_managed<Gtk::Button>(_("_Mark as Verified"), true);
+    auto* mark = mnemonic_button(_("_Mark as Verified"));
     mark->add_css_class("suggested-action");
     mark->add_css_class("pill");
     mark->set_halign(Gtk::Align::CENTER);
@@ -244,6 +266,7 @@ GtkWidget* preferences_window(Gtk::Window* parent, core::Messenger& messenger, G
         adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), title);
         gtk_editable_set_text(GTK_EDITABLE(row), value.c_str());
         adw_entry_row_set_show_apply_button(ADW_ENTRY_ROW(row), TRUE);
+        name_apply_button(row);
         on_signal(row, "apply", [row, set, update] {
             std::string text = gtk_editable_get_text(GTK_EDITABLE(row));
             update([&](core::Settings& s) { set(s, text); });
@@ -267,7 +290,8 @@ GtkWidget* preferences_window(Gtk::Window* parent, core::Messenger& messenger, G
         auto* sw = Gtk::make_managed<Gtk::Switch>();
         sw->set_active(value);
         sw->set_valign(Gtk::Align::CENTER);
-        set_accessible_label(*sw, Glib::ustring(title));
+        // No accessible label of its own: the row's title labels the switch (labelled-by), and
+        // GTK 4.8 would say both ("Notifications Notifications").
         adw_action_row_add_suffix(ADW_ACTION_ROW(row), GTK_WIDGET(sw->gobj()));
         adw_action_row_set_activatable_widget(ADW_ACTION_ROW(row), GTK_WIDGET(sw->gobj()));
         sw->property_active().signal_changed().connect([sw, set, update] {
@@ -308,6 +332,7 @@ GtkWidget* preferences_window(Gtk::Window* parent, core::Messenger& messenger, G
                 action->activate(Glib::Variant<Glib::ustring>::create(kSchemes[i]));
     });
     adw_preferences_group_add(ADW_PREFERENCES_GROUP(appearance), style);
+    name_search_entries(win);
     return win;
 }
 

@@ -136,7 +136,7 @@ int sort_rows(Gtk::ListBoxRow* a, Gtk::ListBoxRow* b)
 }  // namespace
 
 MainWindow::MainWindow(Gtk::Application& app, core::Messenger& messenger, Glib::RefPtr<Gio::Settings> view_settings)
-    : messenger_(messenger), view_settings_(std::move(view_settings)), conversation_(messenger)
+    : app_(app), messenger_(messenger), view_settings_(std::move(view_settings)), conversation_(messenger)
 {
     gtk_window_set_application(GTK_WINDOW(gobj()), app.gobj());
     set_title(_("Chinwag"));
@@ -162,19 +162,28 @@ MainWindow::MainWindow(Gtk::Application& app, core::Messenger& messenger, Glib::
     AdwLeafletPage* sep = adw_leaflet_append(ADW_LEAFLET(leaflet_), gtk_separator_new(GTK_ORIENTATION_VERTICAL));
     adw_leaflet_page_set_navigatable(sep, FALSE);
     adw_leaflet_append(ADW_LEAFLET(leaflet_), build_content().gobj());
-    on_notify(leaflet_, "folded", [this] {
-        bool folded = adw_leaflet_get_folded(ADW_LEAFLET(leaflet_));
-        back_button_.set_visible(folded);
-        content_header_.set_show_title_buttons(true);
-        sidebar_header_.set_show_title_buttons(folded);
-    });
+    on_notify(leaflet_, "folded", [this] { update_title_buttons(); });
     sidebar_header_.set_show_title_buttons(false);
+    // GTK 4.8: after the window was hidden and shown again, the title buttons stay insensitive
+    // (their window.* actions are not found again), so the window could not be closed twice.
+    // Building them anew on each show fixes that.
+    signal_show().connect([this] {
+        content_header_.set_show_title_buttons(false);
+        sidebar_header_.set_show_title_buttons(false);
+        update_title_buttons();
+    });
 
     notice_label_.set_wrap(true);
     notice_label_.set_xalign(0);
     notice_label_.set_hexpand(true);
     notice_.add_child(notice_label_);
-    notice_.set_show_close_button(true);
+    // Our own close button: GtkInfoBar's built-in one has no accessible name in GTK 4.8.
+    auto* dismiss = Gtk::make_managed<Gtk::Button>();
+    dismiss->set_icon_name("window-close-symbolic");
+    dismiss->add_css_class("flat");
+    dismiss->set_tooltip_text(_("Dismiss"));
+    set_accessible_label(*dismiss, _("Dismiss"));
+    notice_.add_action_widget(*dismiss, Gtk::ResponseType::CLOSE);
     notice_.set_revealed(false);
     notice_.signal_response().connect([this](int) { hide_notice(); });
 
@@ -197,6 +206,14 @@ MainWindow::MainWindow(Gtk::Application& app, core::Messenger& messenger, Glib::
 
 MainWindow::~MainWindow() = default;
 
+void MainWindow::update_title_buttons()
+{
+    bool folded = adw_leaflet_get_folded(ADW_LEAFLET(leaflet_));
+    back_button_.set_visible(folded);
+    content_header_.set_show_title_buttons(true);
+    sidebar_header_.set_show_title_buttons(folded);
+}
+
 Gtk::Widget& MainWindow::build_sidebar()
 {
     auto* title = Gtk::make_managed<Gtk::Label>(_("Chinwag"));
@@ -209,6 +226,9 @@ Gtk::Widget& MainWindow::build_sidebar()
     presence_.set_model(statuses);
     presence_.set_tooltip_text(_("Your presence"));
     set_accessible_label(presence_, _("Your presence"));
+    // The drop-down's button is what screen readers land on; GTK 4.8 leaves it unnamed.
+    if (auto* button = presence_.get_first_child())
+        set_accessible_label(*button, _("Your presence"));
     presence_.property_selected().signal_changed().connect([this] {
         if (updating_self_)
             return;
@@ -269,6 +289,7 @@ Gtk::Widget& MainWindow::build_sidebar()
     sidebar_.append(*self_box);
 
     g_object_set(search_entry_.gobj(), "placeholder-text", _("Search messages"), nullptr);
+    set_accessible_label(search_entry_, _("Search messages"));
     search_entry_.set_hexpand(true);
     search_bar_.set_child(search_entry_);
     search_bar_.connect_entry(search_entry_);
@@ -303,10 +324,6 @@ Gtk::Widget& MainWindow::build_sidebar()
         header->set_margin_top(12);
         header->set_margin_bottom(6);
         row->set_header(*header);
-    });
-    contacts_.set_filter_func([this](Gtk::ListBoxRow* row) {
-        auto* r = dynamic_cast<ContactRow*>(row);
-        return !r || r->view.trust != model::Trust::Legacy || messenger_.settings().show_legacy;
     });
     contacts_.signal_row_activated().connect(sigc::mem_fun(*this, &MainWindow::on_row_activated));
     set_accessible_label(contacts_, _("Contacts"));
@@ -443,8 +460,8 @@ void MainWindow::on_peer_changed(const core::PeerView& p)
         row = it->second;
         row->show(p);
     }
+    apply_filter(*row);
     contacts_.invalidate_headers();
-    contacts_.invalidate_filter();
     if (p.id == conversation_.peer_id()) {
         conversation_.update_peer(p);
         update_header();
@@ -509,7 +526,7 @@ void MainWindow::read_conversation(const std::string& contact_id)
             show_toast(error_text(r.error()));
     }
     if (notified_.erase(contact_id))
-        get_application()->withdraw_notification("message-" + contact_id);
+        app_.withdraw_notification("message-" + contact_id);
 }
 
 bool MainWindow::conversation_in_view(const std::string& contact_id) const
@@ -538,7 +555,7 @@ void MainWindow::on_message(const model::Message& m)
     n->set_priority(Gio::Notification::Priority::HIGH);
     n->set_default_action_variant("app.open-conversation", Glib::Variant<Glib::ustring>::create(m.contact_id));
     n->add_button_variant(_("Open"), "app.open-conversation", Glib::Variant<Glib::ustring>::create(m.contact_id));
-    get_application()->send_notification("message-" + m.contact_id, n);
+    app_.send_notification("message-" + m.contact_id, n);
 }
 
 void MainWindow::on_message_state(const model::Message& m)
@@ -596,15 +613,24 @@ void MainWindow::hide_notice()
 
 void MainWindow::settings_changed()
 {
-    contacts_.invalidate_filter();
+    for (auto& [id, row] : rows_)
+        apply_filter(*row);
+    contacts_.invalidate_headers();
     update_self();
+}
+
+void MainWindow::apply_filter(ContactRow& row)
+{
+    // Hidden rather than filtered out: a hidden row also leaves the accessibility tree, so
+    // screen readers (and the tests) see the same list as the eyes.
+    row.set_visible(row.view.trust != model::Trust::Legacy || messenger_.settings().show_legacy);
 }
 
 void MainWindow::select_relative(int delta)
 {
     std::vector<ContactRow*> visible;
     for (auto* child = contacts_.get_first_child(); child; child = child->get_next_sibling())
-        if (auto* r = dynamic_cast<ContactRow*>(child); r && r->get_child_visible())
+        if (auto* r = dynamic_cast<ContactRow*>(child); r && r->get_visible())
             visible.push_back(r);
     if (visible.empty())
         return;
@@ -650,6 +676,13 @@ void MainWindow::show_verification()
 
 bool MainWindow::on_close()
 {
+    save_state();
+    hide();
+    return true;  // handled: hidden, not destroyed; the application keeps running (Application holds it)
+}
+
+void MainWindow::save_state()
+{
     if (view_settings_) {
         int w = 0, h = 0;
         get_default_size(w, h);
@@ -659,7 +692,6 @@ bool MainWindow::on_close()
         }
         view_settings_->set_boolean("window-maximized", is_maximized());
     }
-    return false;  // go on closing
 }
 
 }  // namespace chinwag::gui

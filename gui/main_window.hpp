@@ -25,6 +25,8 @@ public:
     void hide_notice();
     // Re-reads Settings-dependent view state (legacy filter) after the preferences changed.
     void settings_changed();
+    // Writes the window size and maximized state to GSettings (on close and on quit).
+    void save_state();
 
 private:
     Gtk::Widget& build_sidebar();
@@ -37,14 +39,20 @@ private:
     void on_notice(const core::Notice& n);
     void on_row_activated(Gtk::ListBoxRow* row);
     void select_relative(int delta);
+    // Shows or hides a contact row by the legacy-peers setting.
+    void apply_filter(ContactRow& row);
     void run_search();
     void update_self();
     void update_header();
+    void update_title_buttons();
     bool conversation_in_view(const std::string& contact_id) const;
     void read_conversation(const std::string& contact_id);
     void show_verification();
     bool on_close();
 
+    // Not get_application(): a hidden window is no longer the application's, yet it still
+    // raises and withdraws notifications.
+    Gtk::Application& app_;
     core::Messenger& messenger_;
     Glib::RefPtr<Gio::Settings> view_settings_;
     std::map<std::string, ContactRow*> rows_;      // owned by contacts_

@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <vector>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 
@@ -21,6 +24,27 @@ constexpr const char* kPrompt = "chinwag> ";
 constexpr int kHistoryLines = 1000;
 constexpr int kConsoleHistoryLimit = 20;
 constexpr int kSearchLimit = 50;
+
+// A translated sentence (gettext, po/) with its %s filled in order, or %1$s... by number.
+std::string fill(const char* text, std::initializer_list<std::string> args)
+{
+    std::vector<std::string> a(args);
+    std::string out;
+    std::size_t next = 0;
+    for (const char* p = text; *p; ++p) {
+        if (p[0] == '%' && p[1] == 's') {
+            out += next < a.size() ? a[next++] : std::string();
+            ++p;
+        } else if (p[0] == '%' && p[1] >= '1' && p[1] <= '9' && p[2] == '$' && p[3] == 's') {
+            std::size_t i = static_cast<std::size_t>(p[1] - '1');
+            out += i < a.size() ? a[i] : std::string();
+            p += 3;
+        } else {
+            out += *p;
+        }
+    }
+    return out;
+}
 
 // readline's callback interface takes plain function pointers without user data, so the one
 // Console that installed the handler is reached through this pointer (set in start(), cleared
@@ -97,8 +121,8 @@ std::string status_words(model::Status status, const std::string& message)
 std::string trust_words(model::Trust trust)
 {
     switch (trust) {
-    case model::Trust::Legacy: return "legacy, unencrypted";
-    case model::Trust::Impostor: return "IMPOSTOR?";
+    case model::Trust::Legacy: return _("legacy, unencrypted");
+    case model::Trust::Impostor: return _("IMPOSTOR?");
     default: return std::string(model::to_string(trust));
     }
 }
@@ -150,8 +174,9 @@ void Console::start()
     }));
 
     auto self = messenger_.self();
-    show("Chinwag: you are " + printable(self.nick) + " as " + printable(self.instance) +
-         ". Type /help for commands" + (readline_ ? ", Ctrl+D to quit." : "."));
+    show(fill(readline_ ? _("Chinwag: you are %s as %s. Type /help for commands, Ctrl+D to quit.")
+                        : _("Chinwag: you are %s as %s. Type /help for commands."),
+              {printable(self.nick), printable(self.instance)}));
 
     running_ = true;
     if (readline_) {
@@ -223,7 +248,7 @@ bool Console::on_input(Glib::IOCondition condition)
         if (!running_)
             break;
         if (line.too_long)
-            show("error: line too long");
+            show(_("error: line too long"));
         else
             execute(line.text);
     }
@@ -265,7 +290,7 @@ void Console::execute(const std::string& line)
         auto r = messenger_.set_status(c->status, c->message);
         if (!r)
             return show_error(r.error());
-        show("* you are now " + status_words(c->status, c->message));
+        show(fill(_("* you are now %s"), {status_words(c->status, c->message)}));
     } else if (std::holds_alternative<cmd::Who>(command)) {
         do_who();
     } else if (auto* c = std::get_if<cmd::Verify>(&command)) {
@@ -274,13 +299,13 @@ void Console::execute(const std::string& line)
         auto r = messenger_.mark_verified(c->peer);
         if (!r)
             return show_error(r.error());
-        show("* " + printable(c->peer) + " is now marked verified.");
+        show(fill(_("* %s is now marked verified."), {printable(c->peer)}));
     } else if (auto* c = std::get_if<cmd::History>(&command)) {
         auto r = messenger_.history(c->peer, kConsoleHistoryLimit);
         if (!r)
             return show_error(r.error());
         if (r->empty())
-            show("No messages with " + printable(c->peer) + " yet.");
+            show(fill(_("No messages with %s yet."), {printable(c->peer)}));
         do_messages(*r);
         messenger_.mark_read(c->peer);   // the conversation was just shown
     } else if (auto* c = std::get_if<cmd::Search>(&command)) {
@@ -288,7 +313,7 @@ void Console::execute(const std::string& line)
         if (!r)
             return show_error(r.error());
         if (r->empty())
-            show("No messages match.");
+            show(_("No messages match."));
         do_messages(*r);
     } else if (std::holds_alternative<cmd::Help>(command)) {
         std::string help = console_help();
@@ -318,7 +343,7 @@ void Console::show_warning(const std::string& text)
     show(color_ ? "\033[1;31m" + text + "\033[0m" : text);
 }
 
-void Console::show_error(const Error& error) { show("error: " + printable(error.message)); }
+void Console::show_error(const Error& error) { show(fill(_("error: %s"), {printable(error.message)})); }
 
 void Console::on_message(const model::Message& m)
 {
@@ -339,8 +364,9 @@ void Console::on_message_state(const model::Message& m)
         return;
     auto peer = messenger_.peer(m.contact_id);
     std::string who = peer ? peer->instance : m.contact_id;
-    show_warning("*** message to " + printable(who) + " failed" +
-                 (m.failure_reason.empty() ? std::string() : ": " + printable(m.failure_reason)) + " ***");
+    show_warning(m.failure_reason.empty()
+                     ? fill(_("*** message to %s failed ***"), {printable(who)})
+                     : fill(_("*** message to %s failed: %s ***"), {printable(who), printable(m.failure_reason)}));
 }
 
 void Console::on_peer_changed(const core::PeerView& p)
@@ -351,15 +377,15 @@ void Console::on_peer_changed(const core::PeerView& p)
     seen_[p.id] = Seen{p.instance, p.online, p.status, p.message};
     // peer_changed also fires for unread counts and chat states: print presence changes only.
     if (p.online && (!known || !before.online || before.status != p.status || before.message != p.message)) {
-        std::string line = "* " + display_name(p) + (known && before.online ? " is now " : " is here: ") +
-                           status_words(p.status, p.message);
+        std::string line = fill(known && before.online ? _("* %s is now %s") : _("* %s is here: %s"),
+                                {display_name(p), status_words(p.status, p.message)});
         if (p.trust == model::Trust::Legacy)
-            line += " (unencrypted)";
+            line += _(" (unencrypted)");
         else if (p.trust == model::Trust::Impostor)
-            line += " (IMPOSTOR?)";
+            line += _(" (IMPOSTOR?)");
         show(line);
     } else if (!p.online && known && before.online) {
-        show("* " + display_name(p) + " left");
+        show(fill(_("* %s left"), {display_name(p)}));
     }
 }
 
@@ -369,21 +395,21 @@ void Console::on_peer_gone(const std::string& id)
     if (it == seen_.end() || !it->second.online)
         return;
     it->second.online = false;
-    show("* " + printable(it->second.instance.empty() ? id : it->second.instance) + " left");
+    show(fill(_("* %s left"), {printable(it->second.instance.empty() ? id : it->second.instance)}));
 }
 
 void Console::do_who()
 {
     auto peers = messenger_.peers();
     if (peers.empty())
-        return show("Nobody yet: no contacts, and no one seen on the LAN so far.");
+        return show(_("Nobody yet: no contacts, and no one seen on the LAN so far."));
     std::string out;
     for (const auto& p : peers) {
         out += "  " + display_name(p) + "  ";
-        out += p.online ? status_words(p.status, p.message) : std::string("offline");
+        out += p.online ? status_words(p.status, p.message) : std::string(_("offline"));
         out += "  [" + trust_words(p.trust) + "]";
         if (p.unread > 0)
-            out += "  (" + std::to_string(p.unread) + " unread)";
+            out += "  " + fill(_("(%s unread)"), {std::to_string(p.unread)});
         out += '\n';
     }
     out.pop_back();
@@ -396,21 +422,26 @@ void Console::do_verify(const std::string& ref)
     if (!peer)
         return show_error(peer.error());
     if (peer->fingerprint.empty())
-        return show(display_name(*peer) +
-                    " is a legacy peer with no key: messages with it are unencrypted and it cannot be verified.");
+        return show(fill(_("%s is a legacy peer with no key: messages with it are unencrypted and it cannot be "
+                           "verified."),
+                         {display_name(*peer)}));
     auto number = messenger_.safety_number(ref);
     if (!number)
         return show_error(number.error());
     std::string instance = printable(peer->instance);
-    std::string text = "Verifying " + display_name(*peer) + (peer->trust == model::Trust::Verified ? " (already verified)" : "") +
-                       "\n"
-                       "  your fingerprint:   " + crypto::format_fingerprint(messenger_.self().fingerprint) + "\n"
-                       "  their fingerprint:  " + crypto::format_fingerprint(peer->fingerprint) + "\n"
-                       "  safety number:      " + *number + "\n"
-                       "Compare the safety number with them in person or on a call you trust: it must be the\n"
-                       "same on both screens (it is the same whoever computes it). If it matches, type\n"
-                       "  /trust " + (instance.find(' ') != std::string::npos ? "\"" + instance + "\"" : instance) + "\n"
-                       "If it does not match, someone else may be using this name: do not trust it.";
+    std::string text =
+        fill(peer->trust == model::Trust::Verified ? _("Verifying %s (already verified)") : _("Verifying %s"),
+             {display_name(*peer)}) +
+        "\n" +
+        fill(_("  your fingerprint:   %s\n"
+               "  their fingerprint:  %s\n"
+               "  safety number:      %s\n"
+               "Compare the safety number with them in person or on a call you trust: it must be the\n"
+               "same on both screens (it is the same whoever computes it). If it matches, type\n"
+               "  /trust %s\n"
+               "If it does not match, someone else may be using this name: do not trust it."),
+             {crypto::format_fingerprint(messenger_.self().fingerprint), crypto::format_fingerprint(peer->fingerprint),
+              *number, instance.find(' ') != std::string::npos ? "\"" + instance + "\"" : instance});
     if (peer->trust == model::Trust::Impostor)
         return show_warning(text);
     show(text);

@@ -4,12 +4,22 @@
 #include <optional>
 
 #include <glib.h>
+#include <glib/gi18n.h>
 
 namespace chinwag::cli {
 
 namespace {
 
 constexpr std::string_view kSpace = " \t\r\n";
+
+// A translated sentence (gettext, po/) with its one %s filled in.
+std::string fill(const char* text, const std::string& arg)
+{
+    std::string out(text);
+    if (auto at = out.find("%s"); at != std::string::npos)
+        out.replace(at, 2, arg);
+    return out;
+}
 
 std::string_view trim(std::string_view s)
 {
@@ -81,7 +91,7 @@ ConsoleCommand parse_console_command(std::string_view line)
     if (line.empty())
         return cmd::Empty{};
     if (line.front() != '/')
-        return cmd::Bad{"commands start with / (try /help); to send a message: /msg PEER TEXT"};
+        return cmd::Bad{_("commands start with / (try /help); to send a message: /msg PEER TEXT")};
     auto end = line.find_first_of(kSpace);
     std::string name(line.substr(0, end));
     std::string_view rest = end == std::string_view::npos ? std::string_view() : line.substr(end);
@@ -90,11 +100,11 @@ ConsoleCommand parse_console_command(std::string_view line)
     auto peer_only = [&](auto command) -> ConsoleCommand {
         auto peer = next_word(rest, bad);
         if (bad)
-            return cmd::Bad{"missing closing \" in PEER"};
+            return cmd::Bad{_("missing closing \" in PEER")};
         if (!peer || peer->empty())
-            return cmd::Bad{"usage: " + name + " PEER"};
+            return cmd::Bad{fill(_("usage: %s PEER"), name)};
         if (!trim(rest).empty())
-            return cmd::Bad{"usage: " + name + " PEER (quote a PEER that has spaces)"};
+            return cmd::Bad{fill(_("usage: %s PEER (quote a PEER that has spaces)"), name)};
         command.peer = *peer;
         return command;
     };
@@ -102,10 +112,10 @@ ConsoleCommand parse_console_command(std::string_view line)
     if (name == "/msg") {
         auto peer = next_word(rest, bad);
         if (bad)
-            return cmd::Bad{"missing closing \" in PEER"};
+            return cmd::Bad{_("missing closing \" in PEER")};
         std::string_view text = trim(rest);
         if (!peer || peer->empty() || text.empty())
-            return cmd::Bad{"usage: /msg PEER TEXT"};
+            return cmd::Bad{_("usage: /msg PEER TEXT")};
         return cmd::Msg{*peer, std::string(text)};
     }
     if (name == "/status") {
@@ -114,7 +124,7 @@ ConsoleCommand parse_console_command(std::string_view line)
         if (word && !bad)
             status = model::status_from_string(*word);
         if (!status)
-            return cmd::Bad{"usage: /status available|away|busy [MESSAGE]"};
+            return cmd::Bad{_("usage: /status available|away|busy [MESSAGE]")};
         return cmd::SetStatus{*status, std::string(trim(rest))};
     }
     if (name == "/verify")
@@ -126,7 +136,7 @@ ConsoleCommand parse_console_command(std::string_view line)
     if (name == "/search") {
         std::string_view words = trim(rest);
         if (words.empty())
-            return cmd::Bad{"usage: /search WORDS"};
+            return cmd::Bad{_("usage: /search WORDS")};
         return cmd::Search{std::string(words)};
     }
     if (name == "/who")
@@ -135,23 +145,23 @@ ConsoleCommand parse_console_command(std::string_view line)
         return cmd::Help{};
     if (name == "/quit")
         return cmd::Quit{};
-    return cmd::Bad{"unknown command " + printable(name) + " (try /help)"};
+    return cmd::Bad{fill(_("unknown command %s (try /help)"), printable(name))};
 }
 
 std::string console_help()
 {
-    return "Commands:\n"
-           "  /msg PEER TEXT                      send TEXT to PEER (sent later if PEER is away)\n"
-           "  /status available|away|busy [MSG]   set your status and status message\n"
-           "  /who                                list contacts and peers on the LAN\n"
-           "  /verify PEER                        show fingerprints and the safety number to compare\n"
-           "  /trust PEER                         mark PEER verified, after comparing\n"
-           "  /history PEER                       show recent messages with PEER\n"
-           "  /search WORDS                       search all messages\n"
-           "  /help                               this text\n"
-           "  /quit                               leave (or Ctrl+D)\n"
-           "PEER is an instance name (alice@lab), a contact id or a fingerprint;\n"
-           "put it in \"double quotes\" if it has spaces. Tab completes commands and peers.\n";
+    return _("Commands:\n"
+             "  /msg PEER TEXT                      send TEXT to PEER (sent later if PEER is away)\n"
+             "  /status available|away|busy [MSG]   set your status and status message\n"
+             "  /who                                list contacts and peers on the LAN\n"
+             "  /verify PEER                        show fingerprints and the safety number to compare\n"
+             "  /trust PEER                         mark PEER verified, after comparing\n"
+             "  /history PEER                       show recent messages with PEER\n"
+             "  /search WORDS                       search all messages\n"
+             "  /help                               this text\n"
+             "  /quit                               leave (or Ctrl+D)\n"
+             "PEER is an instance name (alice@lab), a contact id or a fingerprint;\n"
+             "put it in \"double quotes\" if it has spaces. Tab completes commands and peers.\n");
 }
 
 const std::vector<std::string>& console_command_names()
@@ -185,6 +195,8 @@ std::string clock_time(std::int64_t ms, bool with_date)
     return buf;
 }
 
+// Not translated: `chinwag-cli history` prints these lines for scripts (README), so the markers
+// "me ->", "(queued)", ... stay the same in every language.
 std::string message_line(const model::Message& m, std::string_view who, model::Trust trust, bool with_date)
 {
     std::string line = "[" + clock_time(m.timestamp_ms, with_date) + "] ";
@@ -213,7 +225,7 @@ std::string message_line(const model::Message& m, std::string_view who, model::T
 
 std::string warning_line(std::string_view kind, std::string_view peer, std::string_view detail)
 {
-    std::string line = "*** WARNING (" + printable(kind) + ")";
+    std::string line = fill(_("*** WARNING (%s)"), printable(kind));
     if (!peer.empty())
         line += " " + printable(peer);
     line += ": " + printable(detail) + " ***";

@@ -84,6 +84,25 @@ std::optional<RpcError> precheck(std::string_view text)
 {
     auto start = text.find_first_not_of(" \t\r\n");
     bool structured = start != std::string_view::npos && (text[start] == '{' || text[start] == '[');
+    if (start != std::string_view::npos && !structured) {
+        // One scalar, then only whitespace: json-glib would go on parsing ("0{} {}") and leaks
+        // every value it parsed before the last one (found by fuzz/fuzz_json_rpc).
+        std::size_t end = text.size();
+        if (text[start] == '"') {
+            for (std::size_t i = start + 1; i < text.size(); ++i) {
+                if (text[i] == '\\')
+                    ++i;
+                else if (text[i] == '"') {
+                    end = i + 1;
+                    break;
+                }
+            }
+        } else {
+            end = std::min(text.size(), text.find_first_of(" \t\r\n{}[]\",:", start));
+        }
+        if (text.find_first_not_of(" \t\r\n", end) != std::string_view::npos)
+            return RpcError{kParseError, "Parse error: text after the end of the JSON value", {}};
+    }
     int depth = 0, digits = 0;
     bool in_string = false, escaped = false, closed = false;
     char prev = 0;

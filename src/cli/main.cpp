@@ -9,6 +9,7 @@
 
 #include <giomm/init.h>
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <glibmm/main.h>
 
 #include "cli/console.hpp"
@@ -56,9 +57,14 @@ void run_loop(const Glib::RefPtr<Glib::MainLoop>& loop)
 int main(int argc, char** argv)
 {
     std::setlocale(LC_ALL, "");
+    // CHINWAG_LOCALEDIR: the build's locale tree, for running uninstalled (run-chinwag, tests).
+    const char* localedir = g_getenv("CHINWAG_LOCALEDIR");
+    bindtextdomain(GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
     auto parsed = parse_options(std::vector<std::string>(argv + 1, argv + argc));
     if (!parsed) {
-        std::cerr << "chinwag-cli: " << parsed.error().message << "\nTry 'chinwag-cli --help'.\n";
+        std::cerr << "chinwag-cli: " << parsed.error().message << '\n' << _("Try 'chinwag-cli --help'.") << '\n';
         return kExitUsage;
     }
     const Options& options = *parsed;
@@ -81,7 +87,7 @@ int main(int argc, char** argv)
 
     const bool networked = options.command == Command::Default || options.command == Command::JsonRpc;
     if (!networked && options.command != Command::Init && !(*profile)->initialized())
-        return runtime_error("this profile has no identity yet: run chinwag-cli init --nick NAME first");
+        return runtime_error(_("this profile has no identity yet: run chinwag-cli init --nick NAME first"));
 
     core::Settings settings = (*profile)->settings();
     bool changed = false;

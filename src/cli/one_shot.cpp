@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include <glib/gi18n.h>
+
 #include "cli/console_text.hpp"
 #include "crypto/fingerprint.hpp"
 
@@ -17,6 +19,8 @@ int fail(std::ostream& err, const Error& e)
 
 }  // namespace
 
+// whoami, contacts and history print fixed formats for scripts (README): those words are not
+// translated; error sentences are.
 int run_one_shot(const Options& options, core::Messenger& messenger, std::ostream& out, std::ostream& err)
 {
     switch (options.command) {
@@ -53,12 +57,12 @@ int run_one_shot(const Options& options, core::Messenger& messenger, std::ostrea
         break;
     }
     default:
-        err << "chinwag-cli: not a one-shot command\n";
+        err << "chinwag-cli: " << _("not a one-shot command") << '\n';
         return 1;
     }
     out.flush();
     if (!out) {
-        err << "chinwag-cli: cannot write to standard output\n";
+        err << "chinwag-cli: " << _("cannot write to standard output") << '\n';
         return 1;
     }
     return 0;

@@ -143,10 +143,17 @@ class Desktop:
             return [n["body"] for n in self.notifications
                     if n["header"].startswith("method call") and f"member={member}" in n["header"]]
 
-    def screenshot(self, path, settle=0.6):
+    def screenshot(self, path, settle=0.6, window=None):
+        """The whole screen, or only the visible X window titled `window`."""
         time.sleep(settle)  # a screenshot at map time is blank (headless-desktop.md)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        subprocess.run(["import", "-display", self.display, "-window", "root", path], check=True, timeout=30)
+        target = "root"
+        if window:
+            ids = self.xdotool("search", "--onlyvisible", "--name", f"^{window}$").stdout.split()
+            if not ids:
+                raise AssertionError(f"no visible window titled {window!r} to take a screenshot of")
+            target = ids[0]
+        subprocess.run(["import", "-display", self.display, "-window", target, path], check=True, timeout=30)
         log(f"screenshot {path}")
 
     def xdotool(self, *args):
@@ -214,6 +221,22 @@ def find_app(pid, timeout=20):
     return found[0]
 
 
+def other_apps_buttons(exclude_pid, label):
+    """Push buttons named `label` in the accessible apps other than `exclude_pid` (e.g. the
+    notification server's popups)."""
+    import pyatspi
+    hits = []
+    desktop = pyatspi.Registry.getDesktop(0)
+    for app in _children(desktop):
+        try:
+            if app is None or app.get_process_id() == exclude_pid:
+                continue
+        except Exception:
+            continue
+        hits += [n for n in walk(app, max_depth=30) if role_of(n) == "push button" and name_of(n) == label]
+    return hits
+
+
 def walk(node, depth=0, max_depth=60):
     if node is None or depth > max_depth:
         return
@@ -244,10 +267,32 @@ def text_of(node):
         return ""
 
 
-def showing(node):
+def extents(node):
     import pyatspi
     try:
-        return node.getState().contains(pyatspi.STATE_SHOWING)
+        e = node.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+        return (e.x, e.y, e.width, e.height)
+    except Exception:
+        return None
+
+
+def states_of(node):
+    import pyatspi
+    try:
+        return ",".join(pyatspi.stateToString(s) for s in node.getState().getStates()
+                        if s in (pyatspi.STATE_SHOWING, pyatspi.STATE_VISIBLE, pyatspi.STATE_SELECTED,
+                                 pyatspi.STATE_FOCUSED, pyatspi.STATE_CHECKED))
+    except Exception as e:
+        return f"?{e}"
+
+
+def showing(node):
+    """On the screen as far as AT-SPI tells: GTK 4.8 sets SHOWING on windows only and VISIBLE on
+    the widgets that are visible (hidden widgets leave the tree)."""
+    import pyatspi
+    try:
+        st = node.getState()
+        return st.contains(pyatspi.STATE_SHOWING) or st.contains(pyatspi.STATE_VISIBLE)
     except Exception:
         return False
 
@@ -279,6 +324,13 @@ def center(node, origin=(0, 0)):
     return origin[0] + e.x + e.width / 2, origin[1] + e.y + e.height / 2
 
 
+def screen_center(node):
+    """Screen point at the middle of a GTK 3 widget (GTK 3 reports screen coordinates)."""
+    import pyatspi
+    e = node.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+    return e.x + e.width / 2, e.y + e.height / 2
+
+
 def do_action(node, name="click"):
     a = node.queryAction()
     for i in range(a.nActions):
@@ -293,8 +345,97 @@ def dump(root, out_lines=None, max_depth=40):
     def rec(n, d):
         if d > max_depth:
             return
-        lines.append("  " * d + f"[{role_of(n)}] {name_of(n)!r} {text_of(n)[:60]!r}")
+        lines.append("  " * d + f"[{role_of(n)}] {name_of(n)!r} {text_of(n)[:60]!r} {states_of(n)} {extents(n)}")
         for c in _children(n):
             rec(c, d + 1)
     rec(root, 0)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- test helpers shared by the GUI tests
+
+APP_ID = "io.github.chinwag.Chinwag"
+# Roles of the widgets a user presses: each needs a name a screen reader can say.
+BUTTON_ROLES = ("push button", "toggle button", "switch", "menu button", "check box", "radio button")
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    log(f"ok: {what}")
+
+
+def row_named(app, nick):
+    """The contact row whose accessible name starts with "nick," (see contact_summary)."""
+    rows = find_all(app, lambda n: role_of(n) == "list item" and name_of(n).startswith(nick + ","))
+    return rows[0] if rows else None
+
+
+def wait_row(app, nick, predicate, timeout, what):
+    last = [None]
+
+    def ok():
+        r = row_named(app, nick)
+        last[0] = name_of(r) if r else None
+        return r is not None and predicate(name_of(r))
+    if not run_until(ok, timeout, interval=0.3):
+        raise AssertionError(f"{what}: timed out; row now {last[0]!r}")
+    log(f"ok: {what} ({last[0]!r})")
+
+
+def gdbus_call(desk, method, *args, object_path=None):
+    r = subprocess.run(["gdbus", "call", "--session", "--dest", APP_ID, "--object-path",
+                        object_path or "/" + APP_ID.replace(".", "/"), "--method", method, *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=20,
+                       env={**os.environ, **desk.env})
+    log(f"{method} {' '.join(args)}: {r.returncode} {r.stdout.strip()}")
+    return r.returncode == 0
+
+
+def activate_action(desk, name, parameter=None):
+    """Activates an action the app exports on the session bus (org.gtk.Actions), as a
+    notification server or the shell does."""
+    return gdbus_call(desk, "org.gtk.Actions.Activate", name, f"[{parameter}]" if parameter else "[]", "{}")
+
+
+def label_showing(app, text):
+    return find_all(app, lambda n: role_of(n) == "label" and text in name_of(n))
+
+
+def app_env(desk, build, src, home):
+    """Environment of the app under test: the build's schema, the source tree's icons, a
+    private home whose GSettings live in a key file (no dconf-service on the private bus)."""
+    env = {**desk.env, "GSETTINGS_SCHEMA_DIR": os.path.join(build, "data"),
+           "GSETTINGS_BACKEND": "keyfile",
+           "XDG_DATA_DIRS": f"{os.path.join(src, 'data')}:/usr/local/share:/usr/share",
+           "XDG_CONFIG_HOME": os.path.join(home, ".config"), "HOME": home}
+    os.makedirs(env["XDG_CONFIG_HOME"], exist_ok=True)
+    return env
+
+
+def mnemonic_residue(name):
+    """True if an accessible name still shows a mnemonic marker ("_Quit Quit")."""
+    import re
+    return bool(re.search(r"(^|\s)_\w", name))
+
+
+def type_name_only(name):
+    """GTK 4.8 gives a widget without an accessible name its type name ("GtkImage")."""
+    import re
+    return bool(re.fullmatch(r"(gtkmm__)?(Gtk|Adw)[A-Z]\w*", name))
+
+
+def unnamed_buttons(app):
+    """Showing buttons and entries without a clean accessible name: (role, name) pairs."""
+    bad = []
+    for n in find_all(app, lambda n: role_of(n) in BUTTON_ROLES + ("entry", "text", "combo box") and showing(n)):
+        name = name_of(n).strip()
+        words = name.split()
+        doubled = len(words) % 2 == 0 and words and words[:len(words) // 2] == words[len(words) // 2:]
+        if not name or mnemonic_residue(name) or type_name_only(name) or doubled:
+            bad.append((role_of(n), name))
+    return bad
+
+
+def button_names(app):
+    return sorted({(role_of(n), name_of(n)) for n in find_all(app, lambda n: role_of(n) in BUTTON_ROLES and showing(n))})

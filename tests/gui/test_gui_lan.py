@@ -31,51 +31,11 @@ except ImportError:
         os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
 
 from testbed import Lan, RpcError, Skip, log, main, run_until, skip_unless_root, start_cli  # noqa: E402
-from gui_session import (Desktop, center, do_action, dump, find_all, find_app, name_of,  # noqa: E402
-                         role_of, showing, skip_unless_desktop_tools, text_of, wait_for)
-
-APP_ID = "io.github.chinwag.Chinwag"
-
+from gui_session import (Desktop, activate_action, app_env, button_names, center, check, do_action,  # noqa: E402
+                         dump, find_all, find_app, label_showing, name_of, role_of, skip_unless_desktop_tools,
+                         text_of, unnamed_buttons, wait_for, wait_row)
 
 _state = {}
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def row_named(app, nick):
-    rows = find_all(app, lambda n: role_of(n) == "list item" and name_of(n).startswith(nick + ","))
-    return rows[0] if rows else None
-
-
-def wait_row(app, nick, predicate, timeout, what):
-    last = [None]
-
-    def ok():
-        r = row_named(app, nick)
-        last[0] = name_of(r) if r else None
-        return r is not None and predicate(name_of(r))
-    if not run_until(ok, timeout, interval=0.3):
-        raise AssertionError(f"{what}: timed out; row now {last[0]!r}")
-    log(f"ok: {what} ({last[0]!r})")
-
-
-def activate_action(desk, name, parameter):
-    """Activates an action the app exports on the session bus (org.gtk.Actions), as a
-    notification server or the shell does."""
-    r = subprocess.run(["gdbus", "call", "--session", "--dest", APP_ID, "--object-path",
-                        "/" + APP_ID.replace(".", "/"), "--method", "org.gtk.Actions.Activate",
-                        name, parameter, "{}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=20, env={**os.environ, **desk.env})
-    log(f"activate app.{name} {parameter}: {r.returncode} {r.stdout.strip()}")
-    return r.returncode == 0
-
-
-def label_showing(app, text):
-    return find_all(app, lambda n: role_of(n) == "label" and text in name_of(n))
 
 
 def test():
@@ -88,7 +48,9 @@ def test():
         raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
     shots = os.path.join(build, "tests", "gui", "screenshots")
     with Lan(("a", "b", "c")) as lan:
-        with Desktop(lan.path("desktop")) as desk:
+        # Wide enough that notification popups (top right) stay clear of the main window, whose
+        # screenshot becomes the metainfo's and the README's.
+        with Desktop(lan.path("desktop"), width=1600, height=900) as desk:
             app_log = lan.path("chinwag-app.stderr")
             procs = []
             try:
@@ -108,10 +70,7 @@ def test():
 
 
 def run(lan, desk, gui, build, src, shots, app_log, procs):
-    env = {**desk.env, "GSETTINGS_SCHEMA_DIR": os.path.join(build, "data"),
-           "XDG_DATA_DIRS": f"{os.path.join(src, 'data')}:/usr/local/share:/usr/share",
-           "XDG_CONFIG_HOME": lan.path("xdg-config"), "HOME": lan.path("home")}
-    os.makedirs(env["HOME"], exist_ok=True)
+    env = app_env(desk, build, src, lan.path("home"))
     app_proc = lan["a"].popen([gui, "--profile", lan.path("profiles", "alice-gui"), "--instance", "alice@cw-a"],
                               env=env, stdout=subprocess.DEVNULL, stderr=open(app_log, "w"))
     app = find_app(app_proc.pid, timeout=30)
@@ -121,12 +80,13 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     log(f"app on the accessibility bus: {name_of(app)!r}")
 
     # -- welcome: nickname prefilled, then "alice"
-    start = wait_for(app, lambda n: role_of(n) == "push button" and "Start Chatting" in name_of(n), 20,
-                     "the welcome's Start Chatting button")
+    start = wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Start Chatting", 20,
+                     "the welcome's Start Chatting button, named without its mnemonic")
     entry = wait_for(app, lambda n: role_of(n) in ("text", "entry") and name_of(n) == "Your name" and text_of(n), 10,
                      "the nickname entry, prefilled")
     log(f"welcome proposes {text_of(entry)!r}")
     desk.screenshot(os.path.join(shots, "welcome.png"))
+    check(not unnamed_buttons(app), f"the welcome's controls have clean accessible names ({button_names(app)})")
     entry.queryEditableText().setTextContents("alice")
     do_action(start)
 
@@ -158,7 +118,7 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     # -- open the conversation as the notification's default action does (app.open-conversation
     # with bob's contact id, over D-Bus): messages shown, unread cleared, notification withdrawn
     bob_fp = bob.call("getSelf")["fingerprint"]
-    check(activate_action(desk, "open-conversation", f"[<'{bob_fp}'>]"), "app.open-conversation activated over D-Bus")
+    check(activate_action(desk, "open-conversation", f"<'{bob_fp}'>"), "app.open-conversation activated over D-Bus")
     wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == body1, 10,
              "bob's first message in the conversation")
     wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == body2, 10,
@@ -187,12 +147,12 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     wait_for(app, lambda n: role_of(n) == "label" and "Delivered" in name_of(n), 15,
              "the app marks the reply delivered")
     check(text_of(composer) == "", "the composer is empty after sending")
-    desk.screenshot(os.path.join(shots, "main-light.png"))
+    desk.screenshot(os.path.join(shots, "main-light.png"), window="Chinwag")
 
     # -- dark style through the exported app action
-    check(activate_action(desk, "color-scheme", "[<'dark'>]"), "app.color-scheme 'dark' activated over D-Bus")
-    desk.screenshot(os.path.join(shots, "main-dark.png"), settle=1.0)
-    activate_action(desk, "color-scheme", "[<'default'>]")
+    check(activate_action(desk, "color-scheme", "<'dark'>"), "app.color-scheme 'dark' activated over D-Bus")
+    desk.screenshot(os.path.join(shots, "main-dark.png"), settle=1.0, window="Chinwag")
+    activate_action(desk, "color-scheme", "<'default'>")
 
     # -- verification
     verify = wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Verify identity", 10,
@@ -202,8 +162,9 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     wait_for(app, lambda n: name_of(n) == f"Safety number {number}", 10,
              f"the dialog shows the same safety number as bob's CLI ({number})")
     desk.screenshot(os.path.join(shots, "verify.png"))
-    mark = wait_for(app, lambda n: role_of(n) == "push button" and "Mark as Verified" in name_of(n), 10,
+    mark = wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Mark as Verified", 10,
                     "the Mark as Verified button")
+    check(not unnamed_buttons(app), f"the verification dialog's controls have clean names ({unnamed_buttons(app)})")
     do_action(mark)
     wait_row(app, "bob", lambda s: ", Verified" in s, 10, "bob's badge changes to Verified")
     wait_row(app, "carol", lambda s: "Not verified" in s, 5, "carol stays not verified")

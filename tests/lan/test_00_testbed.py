@@ -15,13 +15,7 @@ import signal
 import time
 
 import testbed
-from testbed import Lan, log, run_until
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
+from testbed import Lan, check, run_until
 
 
 def reachable(src, dst_addr, port, timeout=1.0):

@@ -21,26 +21,13 @@ import re
 import time
 
 import testbed
-from testbed import Lan, log, recv_until, run_until
+from testbed import STREAM_RX, Lan, check, recv_until, run_until, stream_header
 from finch_peer import FinchPeer
 
 ALICE = "alice@cw-a"
 PORT = 5298
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def stream_header(frm, to):
-    return (f"<?xml version='1.0' encoding='UTF-8' ?><stream:stream xmlns='jabber:client' "
-            f"xmlns:stream='http://etherx.jabber.org/streams' from='{frm}' to='{to}' "
-            f"version='1.0'>").encode()
-
-
-STREAM_RX = rb"<stream:stream[^>]*>"
 BODY_RX = rb"<message[^>]*>.*?<body>(.*?)</body>.*?</message>"
 
 
@@ -76,7 +63,7 @@ def test():
 
             # Incoming stream to finch (it checks source IP and from=).
             s = a.connect(ev["address"], ev["port"])
-            s.sendall(stream_header(ALICE, bob))
+            s.sendall(stream_header(ALICE, bob, version=True, encoding="UTF-8"))
             m, data = recv_until(s, STREAM_RX, 5)
             check(m is not None, f"finch answers with a stream header: {m and m.group(0)}")
             check(f'from="{bob}"'.encode() in m.group(0) or f"from='{bob}'".encode() in m.group(0),
@@ -110,7 +97,7 @@ def test():
             check(m is not None, "finch sends its stream header first")
             check(not re.search(BODY_RX, data),
                   "and no message before our header")
-            conn.sendall(stream_header(ALICE, bob))
+            conn.sendall(stream_header(ALICE, bob, version=True, encoding="UTF-8"))
             m, data = recv_until(conn, BODY_RX, 5, data[m.end():])
             check(m is not None and m.group(1) == b"hello alice",
                   "after our header finch sends <message> with body 'hello alice'")

@@ -13,61 +13,17 @@ a clean exit of c is seen by a as peerGone / online false within a few seconds.
 
 import time
 
-from testbed import Lan, RpcError, log, main, run_until, start_cli
+from testbed import (CliGroup, Lan, RpcError, check, find_peer, log, main, message_states,
+                     run_until, seen_offline, wait_peer, wait_state)
 
 DISCOVERY_S = 15      # "a few seconds"; measured time is printed
 DELIVERY_S = 15
 GONE_S = 8
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def find_peer(proc, peer_id):
-    for p in proc.call("listPeers"):
-        if p.get("id") == peer_id:
-            return p
-    return None
-
-
-def wait_peer(proc, peer_id, predicate, timeout):
-    """Poll listPeers until peer_id satisfies predicate; returns the last view seen (or None)."""
-    last = [None]
-
-    def ok():
-        last[0] = find_peer(proc, peer_id)
-        return last[0] is not None and predicate(last[0])
-    run_until(ok, timeout, interval=0.2)
-    return last[0]
-
-
-def states_of(proc, msg_id):
-    return [n["state"] for n in proc.notifications("messageState") if n.get("id") == msg_id]
-
-
-def wait_state(proc, msg_id, state, timeout):
-    return run_until(lambda: state in states_of(proc, msg_id), timeout, interval=0.1)
-
-
 def test():
-    with Lan(("a", "b", "c")) as lan:
-        procs = []
-
-        def start(host, nick):
-            p = start_cli(lan[host], lan.path("profiles", nick), nick,
-                          extra_args=["--instance", f"{nick}@{lan[host].hostname}"])
-            procs.append(p)
-            return p
-
-        try:
-            run(lan, start)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
+    with Lan(("a", "b", "c")) as lan, CliGroup(lan) as clis:
+        run(lan, clis.start)
 
 
 def run(lan, start):
@@ -121,8 +77,8 @@ def run(lan, start):
     r = alice.call("send", {"to": inst["bob"], "body": body1})
     check(isinstance(r, dict) and r.get("id"), f"alice send returns an id ({r})")
     m1 = r["id"]
-    check(wait_state(alice, m1, "delivered", DELIVERY_S), "alice sees her message delivered")
-    st = states_of(alice, m1)
+    check(wait_state(alice, m1, "delivered", DELIVERY_S, interval=0.1), "alice sees her message delivered")
+    st = message_states(alice, m1)
     check(st[0] == "queued" and "sent" in st and st[-1] == "delivered"
           and st.index("sent") < st.index("delivered"),
           f"alice's messageState sequence is queued, sent, delivered ({st})")
@@ -139,8 +95,8 @@ def run(lan, start):
     body2 = "sure, see you at the canteen"
     r = bob.call("send", {"to": fp["alice"], "body": body2})
     m2 = r["id"]
-    check(wait_state(bob, m2, "delivered", DELIVERY_S), "bob sees his reply delivered")
-    st = states_of(bob, m2)
+    check(wait_state(bob, m2, "delivered", DELIVERY_S, interval=0.1), "bob sees his reply delivered")
+    st = message_states(bob, m2)
     check(st[0] == "queued" and "sent" in st and st[-1] == "delivered",
           f"bob's messageState sequence is queued, sent, delivered ({st})")
     got = alice.wait_notification("message", lambda p: p.get("body") == body2, timeout=5)
@@ -202,13 +158,7 @@ def run(lan, start):
     except RpcError as e:
         log(f"quit: {e} (the process may exit before answering)")
     check(carol.wait(10) == 0, "carol exits with status 0 after quit")
-
-    def carol_gone():
-        if any(p.get("id") == fp["carol"] for p in alice.notifications("peerGone")):
-            return True
-        return any(p.get("id") == fp["carol"] and p.get("online") is False
-                   for p in alice.notifications("peerChanged"))
-    ok = run_until(carol_gone, GONE_S)
+    ok = run_until(lambda: seen_offline(alice, fp["carol"]), GONE_S)
     check(ok, f"alice sees carol gone (peerGone / online false) "
               f"after {time.monotonic() - t_quit:.2f}s")
     v = find_peer(alice, fp["carol"])

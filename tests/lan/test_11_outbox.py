@@ -15,47 +15,17 @@ once and in order (bob's history), and alice's history shows all 50 delivered.
 import threading
 import time
 
-from testbed import Lan, RpcError, log, main, run_until, start_cli
+from testbed import (CliGroup, Lan, RpcError, check, log, main, message_states, run_until,
+                     state_seen, wait_online)
 
 MEET_S = 15
 DELIVERY_S = 30
 BURST = 50
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def find_peer(proc, peer_id):
-    for p in proc.call("listPeers"):
-        if p.get("id") == peer_id:
-            return p
-    return None
-
-
-def wait_online(proc, peer_id, online, timeout):
-    return run_until(lambda: (lambda v: v is not None and v.get("online") is online)(find_peer(proc, peer_id)),
-                     timeout, interval=0.2)
-
-
 def test():
-    with Lan(("a", "b")) as lan:
-        procs = []
-
-        def start(host, nick):
-            p = start_cli(lan[host], lan.path("profiles", nick), nick,
-                          extra_args=["--instance", f"{nick}@{lan[host].hostname}"])
-            procs.append(p)
-            return p
-
-        try:
-            run(start)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
+    with Lan(("a", "b")) as lan, CliGroup(lan) as clis:
+        run(clis.start)
 
 
 def run(start):
@@ -96,9 +66,7 @@ def run(start):
 
     t_bob = time.monotonic()
     bob = start("b", "bob")
-    ok = run_until(lambda: all(any(n.get("id") == mid and n.get("state") == "delivered"
-                                   for n in alice.notifications("messageState")) for mid in ids),
-                   DELIVERY_S)
+    ok = run_until(lambda: all(state_seen(alice, mid, "delivered") for mid in ids), DELIVERY_S)
     check(ok, f"alice sees messageState delivered for all 3 after bob returns "
               f"({time.monotonic() - t_bob:.1f}s; states "
               f"{[(n['id'], n['state']) for n in alice.notifications('messageState')]})")
@@ -162,7 +130,7 @@ def run(start):
           "alice's history shows every message delivered")
     # Delivered never goes back to sent/queued.
     for mid in burst_ids:
-        st = [n["state"] for n in alice.notifications("messageState") if n.get("id") == mid]
+        st = message_states(alice, mid)
         if "delivered" in st:
             check_after = st[st.index("delivered") + 1:]
             if check_after:

@@ -14,59 +14,25 @@ returns (after mallory quits), the queued message is delivered to him.
 
 import time
 
-from testbed import Lan, RpcError, log, main, run_until, start_cli
+from testbed import (CliGroup, Lan, RpcError, check, find_peer, log, main, message_states,
+                     run_until, wait_online, wait_peer)
 
 MEET_S = 15
 HOLD_S = 6        # how long the queued message must stay queued while mallory is online
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def find_peer(proc, peer_id):
-    for p in proc.call("listPeers"):
-        if p.get("id") == peer_id:
-            return p
-    return None
-
-
-def wait_peer(proc, peer_id, predicate, timeout):
-    last = [None]
-
-    def ok():
-        last[0] = find_peer(proc, peer_id)
-        return last[0] is not None and predicate(last[0])
-    run_until(ok, timeout, interval=0.2)
-    return last[0]
-
-
 def test():
-    with Lan(("a", "b", "c")) as lan:
-        procs = []
-
+    with Lan(("a", "b", "c")) as lan, CliGroup(lan) as clis:
         def start(host, profile, nick, instance):
-            p = start_cli(lan[host], lan.path("profiles", profile), nick,
-                          extra_args=["--instance", instance])
-            procs.append(p)
-            return p
-
-        try:
-            run(start)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
+            return clis.start(host, nick, profile=lan.path("profiles", profile), instance=instance)
+        run(start)
 
 
 def run(start):
     alice = start("a", "alice", "alice", "alice@cw-a")
     bob = start("b", "bob", "bob", "bob@cw-b")
     fa, fb = alice.call("getSelf")["fingerprint"], bob.call("getSelf")["fingerprint"]
-    online = lambda v: v.get("online") is True  # noqa: E731
-    check(wait_peer(alice, fb, online, MEET_S) is not None and wait_peer(bob, fa, online, MEET_S) is not None,
+    check(wait_online(alice, fb, True, MEET_S) and wait_online(bob, fa, True, MEET_S),
           "alice and bob see each other")
     m = alice.call("send", {"to": "bob@cw-b", "body": "hi bob, it is alice"})["id"]
     bob.wait_notification("message", lambda p: p.get("id") == m, timeout=15)
@@ -76,7 +42,7 @@ def run(start):
 
     bob.call("quit")
     check(bob.wait(10) == 0, "bob quits")
-    check(wait_peer(alice, fb, lambda v: v.get("online") is False, 10) is not None, "alice sees bob offline")
+    check(wait_online(alice, fb, False, 10), "alice sees bob offline")
 
     # mallory: a new key, bob's name, on another host
     t_mal = time.monotonic()
@@ -115,7 +81,7 @@ def run(start):
 
     # mallory writes to alice (she may be refused; if it arrives it is hers, not bob's)
     mal_body = "this is bob, I changed my phone"
-    check(wait_peer(mallory, fa, online, MEET_S) is not None, "mallory sees alice online")
+    check(wait_online(mallory, fa, True, MEET_S), "mallory sees alice online")
     try:
         mallory.call("send", {"to": "alice@cw-a", "body": mal_body})
         log("mallory's send was accepted by her own client")
@@ -132,11 +98,10 @@ def run(start):
     hist_b = alice.call("getHistory", {"peer": fb, "limit": 50})
     check(all(m["body"] != mal_body for m in hist_b), "bob's history at alice holds nothing from mallory")
 
-    states = lambda: [n["state"] for n in alice.notifications("messageState") if n.get("id") == qid]  # noqa: E731
     left = HOLD_S - (time.monotonic() - t_queued)
-    changed = run_until(lambda: states() != ["queued"], max(left, 0.5))
+    changed = run_until(lambda: message_states(alice, qid) != ["queued"], max(left, 0.5))
     check(not changed, f"the message for bob stays queued for {HOLD_S}s while mallory holds the name "
-                       f"({states()})")
+                       f"({message_states(alice, qid)})")
     check(not mallory.notifications("message"),
           f"mallory received nothing ({[n.get('body') for n in mallory.notifications('message')]})")
     hist_m = mallory.call("getHistory", {"peer": "alice@cw-a", "limit": 50}) if find_peer(mallory, fa) else []
@@ -144,15 +109,14 @@ def run(start):
 
     mallory.call("quit")
     check(mallory.wait(10) == 0, "mallory quits")
-    check(wait_peer(alice, fm, lambda v: v.get("online") is False, 10) is not None, "alice sees mallory gone")
+    check(wait_online(alice, fm, False, 10), "alice sees mallory gone")
 
     t_back = time.monotonic()
     bob = start("b", "bob", "bob", "bob@cw-b")
     got = bob.wait_notification("message", lambda p: p.get("body") == queued_body, timeout=20)
     check(got["from"] == fa and got["trust"] == "pinned",
           f"the real bob gets the queued message from alice after {time.monotonic() - t_back:.2f}s ({got})")
-    check(run_until(lambda: "delivered" in [n["state"] for n in alice.notifications("messageState")
-                                            if n.get("id") == qid], 10),
+    check(run_until(lambda: "delivered" in message_states(alice, qid), 10),
           "alice sees messageState delivered for it")
     vb = find_peer(alice, fb)
     check(vb["online"] is True and vb["trust"] == "pinned", f"bob is back online, pinned ({vb})")

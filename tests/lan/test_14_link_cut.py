@@ -11,7 +11,8 @@ printed. Before the cut, the idle stream must keep bob online for 12 s
 
 import time
 
-from testbed import Lan, log, main, run_until, start_cli
+from testbed import (CliGroup, Lan, check, find_peer, log, main, run_until, seen_offline,
+                     wait_online, wait_state)
 
 MEET_S = 15
 OFFLINE_S = 35
@@ -19,40 +20,9 @@ RECOVER_S = 20
 IDLE_S = 12
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def find_peer(proc, peer_id):
-    for p in proc.call("listPeers"):
-        if p.get("id") == peer_id:
-            return p
-    return None
-
-
-def wait_online(proc, peer_id, online, timeout):
-    return run_until(lambda: (lambda v: v is not None and v.get("online") is online)(find_peer(proc, peer_id)),
-                     timeout, interval=0.2)
-
-
 def test():
-    with Lan(("a", "b")) as lan:
-        procs = []
-
-        def start(host, nick):
-            p = start_cli(lan[host], lan.path("profiles", nick), nick,
-                          extra_args=["--instance", f"{nick}@{lan[host].hostname}"])
-            procs.append(p)
-            return p
-
-        try:
-            run(lan, start)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
+    with Lan(("a", "b")) as lan, CliGroup(lan) as clis:
+        run(lan, clis.start)
 
 
 def run(lan, start):
@@ -64,27 +34,19 @@ def run(lan, start):
     bob.wait_notification("message", lambda p: p.get("id") == m, timeout=15)
     r = bob.call("send", {"to": fa, "body": "yes"})["id"]
     alice.wait_notification("message", lambda p: p.get("id") == r, timeout=15)
-    check(run_until(lambda: any(n.get("id") == m and n.get("state") == "delivered"
-                                for n in alice.notifications("messageState")), 10),
+    check(wait_state(alice, m, "delivered", 10),
           "the exchange is complete (stream open, receipts back)")
 
     # An idle stream stays up (pings answered, no read timeout): nobody is shown offline.
     t_idle = time.monotonic()
-    flapped = run_until(lambda: any(p.get("id") == fb and p.get("online") is False
-                                    for p in alice.notifications("peerChanged"))
-                        or any(p.get("id") == fb for p in alice.notifications("peerGone")), IDLE_S)
+    flapped = run_until(lambda: seen_offline(alice, fb), IDLE_S)
     check(not flapped, f"bob stays online at alice through {IDLE_S}s of an idle stream "
                        f"({time.monotonic() - t_idle:.1f}s)")
 
     t_cut = time.monotonic()
     lan["b"].link_cut()
     log("bob's link cut at the switch")
-
-    def bob_offline():
-        gone = any(p.get("id") == fb for p in alice.notifications("peerGone"))
-        down = any(p.get("id") == fb and p.get("online") is False for p in alice.notifications("peerChanged"))
-        return gone or down
-    ok = run_until(bob_offline, OFFLINE_S, interval=0.1)
+    ok = run_until(lambda: seen_offline(alice, fb), OFFLINE_S, interval=0.1)
     elapsed = time.monotonic() - t_cut
     log(f"measured: alice showed bob offline {elapsed:.2f}s after the cut" if ok
         else f"measured: bob still shown online {elapsed:.2f}s after the cut")
@@ -97,8 +59,7 @@ def run(lan, start):
     t_back = time.monotonic()
     body = "welcome back"
     m2 = alice.call("send", {"to": fb, "body": body})["id"]
-    ok = run_until(lambda: any(n.get("id") == m2 and n.get("state") == "delivered"
-                               for n in alice.notifications("messageState")), RECOVER_S, interval=0.2)
+    ok = wait_state(alice, m2, "delivered", RECOVER_S, interval=0.2)
     log(f"measured: after the link came back, delivery took {time.monotonic() - t_back:.2f}s" if ok
         else "the message after the link came back was not delivered")
     check(ok, f"a message sent after the link is restored is delivered within {RECOVER_S}s")

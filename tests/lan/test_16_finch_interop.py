@@ -22,24 +22,11 @@ On failure: alice's stderr and the finches' screens, debug and chat logs.
 import time
 
 import testbed
-from testbed import Lan, log, run_until, start_cli, RpcError
+from testbed import Lan, RpcError, check, find_peer, log, peer_online, quit_or_kill, run_until, start_cli
 from finch_peer import FinchPeer
 
 ALICE = "alice@cw-a"
 BOB = "bob@cw-c"
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def find_peer(rpc, instance):
-    for p in rpc.call("listPeers") or []:
-        if p.get("instance") == instance:
-            return p
-    return None
 
 
 def test():
@@ -65,7 +52,7 @@ def test():
             found = []
 
             def bob_online():
-                p = find_peer(alice, BOB)
+                p = find_peer(alice, BOB, key="instance")
                 if p and p.get("online"):
                     found.append(p)
                     return True
@@ -135,7 +122,7 @@ def test():
             CAROL = carol.account
             check(run_until(lambda: carol.buddy_online(ALICE), 20, 0.3),
                   f"{CAROL} lists alice online")
-            check(run_until(lambda: (find_peer(alice, CAROL) or {}).get("online"), 20, 0.25),
+            check(run_until(lambda: peer_online(alice, CAROL, key="instance"), 20, 0.25),
                   f"alice lists {CAROL} online")
             off = len(alice.stderr_text())
             text5 = "hello alice, carol writes first"
@@ -161,11 +148,7 @@ def test():
             raise
         finally:
             if alice and alice.alive():
-                try:
-                    alice.call("quit", timeout=5)
-                    alice.wait(5)
-                except Exception:
-                    alice.kill()
+                quit_or_kill(alice, timeout=5)
             finch.stop()
             carol.stop()
 

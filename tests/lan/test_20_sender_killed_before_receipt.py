@@ -18,60 +18,26 @@ import os
 import signal
 import time
 
-from testbed import Lan, log, main, run_until, start_cli
+from testbed import CliGroup, Lan, check, log, main, peer_online, run_until, state_seen
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def peer(rpc, fp):
-    for p in rpc.call("listPeers"):
-        if p.get("id") == fp:
-            return p
-    return None
-
-
-def online(rpc, fp):
-    p = peer(rpc, fp)
-    return bool(p and p.get("online"))
-
-
-def state_seen(rpc, mid, state):
-    return any(n.get("id") == mid and n.get("state") == state for n in rpc.notifications("messageState"))
+def thaw(p):
+    """SIGCONT, so that a test failing while bob is stopped leaves no frozen process."""
+    try:
+        os.kill(p.proc.pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
 
 
 def test():
-    with Lan(("a", "b")) as lan:
-        procs = []
-
-        def start(host, nick):
-            p = start_cli(lan[host], lan.path("profiles", nick), nick,
-                          extra_args=["--instance", f"{nick}@{lan[host].hostname}"])
-            procs.append(p)
-            return p
-
-        try:
-            run(start)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
-        finally:
-            for p in procs:
-                if p.alive():
-                    try:
-                        os.kill(p.proc.pid, signal.SIGCONT)
-                    except ProcessLookupError:
-                        pass
+    with Lan(("a", "b")) as lan, CliGroup(lan, on_exit=thaw) as clis:
+        run(clis.start)
 
 
 def run(start):
     alice, bob = start("a", "alice"), start("b", "bob")
     fa, fb = alice.call("getSelf")["fingerprint"], bob.call("getSelf")["fingerprint"]
-    check(run_until(lambda: online(alice, fb) and online(bob, fa), 20, 0.2), "alice and bob meet")
+    check(run_until(lambda: peer_online(alice, fb) and peer_online(bob, fa), 20, 0.2), "alice and bob meet")
     warm = alice.call("send", {"to": fb, "body": "warm-up"})["id"]
     check(run_until(lambda: state_seen(alice, warm, "delivered"), 15), "a first message is delivered (stream open)")
 

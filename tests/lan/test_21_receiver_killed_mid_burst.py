@@ -16,20 +16,10 @@ import json
 import threading
 import time
 
-from testbed import Lan, log, main, run_until, start_cli
+from testbed import CliGroup, Lan, check, log, main, peer_online, run_until, wait_state
 
 N_ALICE = 1000
 N_CAROL = 600
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def online(rpc, fp):
-    return any(p.get("id") == fp and p.get("online") for p in rpc.call("listPeers"))
 
 
 def burst(sender, to, bodies):
@@ -61,28 +51,15 @@ def delivered_count(sender, ids):
 
 
 def test():
-    with Lan(("a", "b", "c")) as lan:
-        procs = []
-
-        def start(host, nick):
-            p = start_cli(lan[host], lan.path("profiles", nick), nick,
-                          extra_args=["--instance", f"{nick}@{lan[host].hostname}"])
-            procs.append(p)
-            return p
-
-        try:
-            run(start)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
+    with Lan(("a", "b", "c")) as lan, CliGroup(lan) as clis:
+        run(clis.start)
 
 
 def run(start):
     alice, bob, carol = start("a", "alice"), start("b", "bob"), start("c", "carol")
     fa, fb, fc = (p.call("getSelf")["fingerprint"] for p in (alice, bob, carol))
-    check(run_until(lambda: online(alice, fb) and online(carol, fb) and online(bob, fa) and online(bob, fc),
-                    25, 0.2), "alice, bob and carol meet")
+    check(run_until(lambda: peer_online(alice, fb) and peer_online(carol, fb) and peer_online(bob, fa)
+                    and peer_online(bob, fc), 25, 0.2), "alice, bob and carol meet")
     a_bodies = [f"alice {i:04d}" for i in range(N_ALICE)]
     c_bodies = [f"carol {i:04d}" for i in range(N_CAROL)]
     ta = burst(alice, fb, a_bodies)
@@ -121,8 +98,7 @@ def run(start):
         sh = sender.call("getHistory", {"peer": fb, "limit": 5000})
         check(all(m["state"] == "delivered" for m in sh), f"{sender.name}'s own history shows all delivered")
     mid = bob.call("send", {"to": fa, "body": "still here"})["id"]
-    check(run_until(lambda: any(n.get("id") == mid and n.get("state") == "delivered"
-                                for n in bob.notifications("messageState")), 15),
+    check(wait_state(bob, mid, "delivered", 15),
           "bob, restarted, sends and gets a receipt")
     for p in (alice, bob, carol):
         p.call("quit", timeout=20)

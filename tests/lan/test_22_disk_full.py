@@ -19,20 +19,10 @@ import os
 import subprocess
 import time
 
-from testbed import Lan, log, main, run_until, start_cli
+from testbed import CliGroup, Lan, Skip, check, log, main, peer_online, run_until, state_seen, wait_state
 
 N = 8
 SIZE = 40 * 1024
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def online(rpc, fp):
-    return any(p.get("id") == fp and p.get("online") for p in rpc.call("listPeers"))
 
 
 def integrity(db):
@@ -61,39 +51,28 @@ def fill(path):
 
 def test():
     if subprocess.run(["which", "sqlite3"], stdout=subprocess.DEVNULL).returncode != 0:
-        from testbed import Skip
         raise Skip("sqlite3 (the CLI) is not installed")
     with Lan(("a", "b")) as lan:
         mnt = lan.path("bob-disk")
         os.makedirs(mnt)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "chinwag-test-disk", mnt], check=True)
-        procs = []
         try:
-            run(lan, mnt, procs)
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
+            # The CLIs die before the file system under bob's profile is unmounted.
+            with CliGroup(lan, on_exit="kill") as clis:
+                run(mnt, clis)
         finally:
-            for p in procs:
-                if p.alive():
-                    p.kill()
-                    p.wait(10)
             subprocess.run(["umount", mnt])
 
 
-def run(lan, mnt, procs):
+def run(mnt, clis):
     profile = os.path.join(mnt, "bob")
-    alice = start_cli(lan["a"], lan.path("alice"), "alice", ["--instance", "alice@cw-a"])
-    procs.append(alice)
-    bob = start_cli(lan["b"], profile, "bob", ["--instance", "bob@cw-b"])
-    procs.append(bob)
+    alice = clis.start("a", "alice")
+    bob = clis.start("b", "bob", profile=profile)
     db = os.path.join(profile, "chinwag.db")
     fa, fb = alice.call("getSelf")["fingerprint"], bob.call("getSelf")["fingerprint"]
-    check(run_until(lambda: online(alice, fb) and online(bob, fa), 20, 0.2), "alice and bob meet")
+    check(run_until(lambda: peer_online(alice, fb) and peer_online(bob, fa), 20, 0.2), "alice and bob meet")
     first = alice.call("send", {"to": fb, "body": "before the disk fills"})["id"]
-    check(run_until(lambda: any(n.get("id") == first and n.get("state") == "delivered"
-                                for n in alice.notifications("messageState")), 15), "a first message is delivered")
+    check(wait_state(alice, first, "delivered", 15), "a first message is delivered")
 
     filler = os.path.join(mnt, "filler")
     n = fill(filler)
@@ -123,10 +102,8 @@ def run(lan, mnt, procs):
     os.unlink(filler)
     log("space is back")
     t0 = time.monotonic()
-    ok = run_until(lambda: all(any(n.get("id") == i and n.get("state") == "delivered"
-                                   for n in alice.notifications("messageState")) for i in ids), 60, 0.3)
-    done = sum(1 for i in ids if any(n.get("id") == i and n.get("state") == "delivered"
-                                      for n in alice.notifications("messageState")))
+    ok = run_until(lambda: all(state_seen(alice, i, "delivered") for i in ids), 60, 0.3)
+    done = sum(1 for i in ids if state_seen(alice, i, "delivered"))
     check(ok, f"all {N} delivered once space returned ({done}/{N} after {time.monotonic() - t0:.1f}s)")
     h = bob.call("getHistory", {"peer": fa, "limit": 100})
     got = [m["body"] for m in h if m["body"] in bodies]
@@ -134,8 +111,7 @@ def run(lan, mnt, procs):
     check(sum(1 for n in bob.notifications("message") if n.get("body") in bodies) == N,
           "bob was notified once per message")
     mid = bob.call("send", {"to": fa, "body": "disk is fine again"})["id"]
-    check(run_until(lambda: any(n.get("id") == mid and n.get("state") == "delivered"
-                                for n in bob.notifications("messageState")), 15), "bob -> alice works")
+    check(wait_state(bob, mid, "delivered", 15), "bob -> alice works")
     for p in (alice, bob):
         p.call("quit")
         check(p.wait(10) == 0, f"{p.name} quits cleanly")

@@ -16,34 +16,15 @@ VmRSS stays under 2x + 20 MB of the quiet value, and drops back to under
 On failure: the CLIs' stderr and the avahi logs.
 """
 
-import socket
 import statistics
 import threading
 import time
 
-from testbed import Lan, log, main, run_until, start_cli
+from testbed import CliGroup, Lan, check, log, main, peer_online, rss_kb, run_until, trickle, wait_state
 
 ALICE, BOB = "alice@cw-a", "bob@cw-b"
 N_BOGUS = 200
 N_SLOW = 5
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    log(f"ok: {what}")
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def online(rpc, fp):
-    return any(p.get("id") == fp and p.get("online") for p in rpc.call("listPeers"))
 
 
 def garbage_txt(i):
@@ -83,116 +64,88 @@ def slow_loris(c, addr, port, results, idx):
         results[idx] = f"connect failed: {e}"
         return
     data = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' from='x@cw-c' to='alice@cw-a'>"
-    s.settimeout(1.0)
-    for byte in data:
-        try:
-            s.sendall(bytes([byte]))
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-        except socket.timeout:
-            pass
-        except OSError:
-            break
-        if time.monotonic() - t0 > 30:
-            break
-    results[idx] = time.monotonic() - t0
+    closed_at, n_sent = trickle(s, data, t0, give_up=30)
+    results[idx] = closed_at if closed_at is not None else f"still open after {n_sent} bytes"
     s.close()
 
 
 def test():
-    with Lan(("a", "b", "c")) as lan:
-        a, b, c = lan["a"], lan["b"], lan["c"]
-        procs = []
-        try:
-            browser = c.avahi_browse("_presence._tcp")
-            alice = start_cli(a, lan.path("alice"), "alice", ["--instance", ALICE])
-            procs.append(alice)
-            bob = start_cli(b, lan.path("bob"), "bob", ["--instance", BOB])
-            procs.append(bob)
-            fa, fb = alice.call("getSelf")["fingerprint"], bob.call("getSelf")["fingerprint"]
-            check(run_until(lambda: online(alice, fb) and online(bob, fa), 20, 0.2), "alice and bob meet")
-            ev = browser.wait_resolved(ALICE, 10, proto="IPv4")
-            check(ev is not None, "c resolves alice's port")
+    with Lan(("a", "b", "c")) as lan, CliGroup(lan, on_exit="quit") as clis:
+        c = lan["c"]
+        browser = c.avahi_browse("_presence._tcp")
+        alice = clis.start("a", "alice", instance=ALICE)
+        bob = clis.start("b", "bob", instance=BOB)
+        fa, fb = alice.call("getSelf")["fingerprint"], bob.call("getSelf")["fingerprint"]
+        check(run_until(lambda: peer_online(alice, fb) and peer_online(bob, fa), 20, 0.2), "alice and bob meet")
+        ev = browser.wait_resolved(ALICE, 10, proto="IPv4")
+        check(ev is not None, "c resolves alice's port")
 
-            # Quiet: 40 round trips.
-            stop, quiet, errors = threading.Event(), [], []
-            t = threading.Thread(target=round_trips, args=(alice, fb, stop, quiet, errors))
-            t.start()
-            run_until(lambda: len(quiet) >= 40 or errors, 30, 0.1)
-            stop.set()
-            t.join(10)
-            check(not errors and all(ms is not None for _, ms in quiet), "quiet: every message delivered")
-            q50 = statistics.median(ms for _, ms in quiet)
-            rss0 = rss_kb(alice.proc.pid)
-            log(f"quiet: round trip median {q50:.1f} ms over {len(quiet)}; alice VmRSS {rss0} kB")
+        # Quiet: 40 round trips.
+        stop, quiet, errors = threading.Event(), [], []
+        t = threading.Thread(target=round_trips, args=(alice, fb, stop, quiet, errors))
+        t.start()
+        run_until(lambda: len(quiet) >= 40 or errors, 30, 0.1)
+        stop.set()
+        t.join(10)
+        check(not errors and all(ms is not None for _, ms in quiet), "quiet: every message delivered")
+        q50 = statistics.median(ms for _, ms in quiet)
+        rss0 = rss_kb(alice.proc.pid)
+        log(f"quiet: round trip median {q50:.1f} ms over {len(quiet)}; alice VmRSS {rss0} kB")
 
-            # The flood.
-            stop, loud, errors = threading.Event(), [], []
-            t = threading.Thread(target=round_trips, args=(alice, fb, stop, loud, errors))
-            t.start()
-            t_flood = time.monotonic()
-            slow = {}
-            slow_threads = [threading.Thread(target=slow_loris, args=(c, ev["address"], ev["port"], slow, k),
-                                             daemon=True) for k in range(N_SLOW)]
-            for st in slow_threads:
-                st.start()
-            pubs = [c.avahi_publish(f"bogus-{i:03d}@cw-c", "_presence._tcp", 5298, garbage_txt(i), wait=False)
-                    for i in range(N_BOGUS)]
-            rss_peak = rss0
-            while time.monotonic() - t_flood < 25 and not errors:
-                rss_peak = max(rss_peak, rss_kb(alice.proc.pid))
-                time.sleep(0.5)
-            alive_pubs = sum(1 for p in pubs if p.poll() is None)
-            stop.set()
-            t.join(10)
-            for st in slow_threads:
-                st.join(10)
-            log(f"flood: {alive_pubs} of {N_BOGUS} avahi-publish still running at the end; "
-                f"{len(loud)} round trips; peak VmRSS {rss_peak} kB")
-            check(not errors, f"alice answered every call during the flood ({errors[:1]})")
-            check(alice.alive() and bob.alive(), "alice and bob still run")
-            lost = [b for b, ms in loud if ms is None]
-            check(not lost, f"every message during the flood delivered ({len(lost)} not within 5 s)")
-            times = [ms for _, ms in loud]
-            f50 = statistics.median(times)
-            check(len(times) >= 50, f"the conversation went on ({len(times)} round trips in 25 s)")
-            check(f50 <= 3 * q50 + 20, f"round-trip median during the flood {f50:.1f} ms <= 3x quiet "
-                                       f"{q50:.1f} ms + 20 ms")
-            check(max(times) <= 2000, f"slowest round trip during the flood {max(times):.0f} ms <= 2 s")
-            h = bob.call("getHistory", {"peer": fa, "limit": 1000})
-            got = [m["body"] for m in h if m["body"].startswith("flood rt")]
-            check(got == [b for b, _ in quiet] + [b for b, _ in loud],
-                  "bob's history holds every message once, in order")
-            check(all(isinstance(v, float) and v <= 20 for v in slow.values()) and len(slow) == N_SLOW,
-                  f"alice closed every slow connection within 20 s ({sorted(round(v, 1) if isinstance(v, float) else v for v in slow.values())})")
-            check(rss_peak < 2 * rss0 + 20 * 1024, f"alice's peak VmRSS {rss_peak} kB < 2x + 20 MB of {rss0} kB")
+        # The flood.
+        stop, loud, errors = threading.Event(), [], []
+        t = threading.Thread(target=round_trips, args=(alice, fb, stop, loud, errors))
+        t.start()
+        t_flood = time.monotonic()
+        slow = {}
+        slow_threads = [threading.Thread(target=slow_loris, args=(c, ev["address"], ev["port"], slow, k),
+                                         daemon=True) for k in range(N_SLOW)]
+        for st in slow_threads:
+            st.start()
+        pubs = [c.avahi_publish(f"bogus-{i:03d}@cw-c", "_presence._tcp", 5298, garbage_txt(i), wait=False)
+                for i in range(N_BOGUS)]
+        rss_peak = rss0
+        while time.monotonic() - t_flood < 25 and not errors:
+            rss_peak = max(rss_peak, rss_kb(alice.proc.pid))
+            time.sleep(0.5)
+        alive_pubs = sum(1 for p in pubs if p.poll() is None)
+        stop.set()
+        t.join(10)
+        for st in slow_threads:
+            st.join(10)
+        log(f"flood: {alive_pubs} of {N_BOGUS} avahi-publish still running at the end; "
+            f"{len(loud)} round trips; peak VmRSS {rss_peak} kB")
+        check(not errors, f"alice answered every call during the flood ({errors[:1]})")
+        check(alice.alive() and bob.alive(), "alice and bob still run")
+        lost = [b for b, ms in loud if ms is None]
+        check(not lost, f"every message during the flood delivered ({len(lost)} not within 5 s)")
+        times = [ms for _, ms in loud]
+        f50 = statistics.median(times)
+        check(len(times) >= 50, f"the conversation went on ({len(times)} round trips in 25 s)")
+        check(f50 <= 3 * q50 + 20, f"round-trip median during the flood {f50:.1f} ms <= 3x quiet "
+                                   f"{q50:.1f} ms + 20 ms")
+        check(max(times) <= 2000, f"slowest round trip during the flood {max(times):.0f} ms <= 2 s")
+        h = bob.call("getHistory", {"peer": fa, "limit": 1000})
+        got = [m["body"] for m in h if m["body"].startswith("flood rt")]
+        check(got == [b for b, _ in quiet] + [b for b, _ in loud],
+              "bob's history holds every message once, in order")
+        check(all(isinstance(v, float) and v <= 20 for v in slow.values()) and len(slow) == N_SLOW,
+              f"alice closed every slow connection within 20 s "
+              f"({[round(v, 1) if isinstance(v, float) else v for _, v in sorted(slow.items())]})")
+        check(rss_peak < 2 * rss0 + 20 * 1024, f"alice's peak VmRSS {rss_peak} kB < 2x + 20 MB of {rss0} kB")
 
-            for p in pubs:
-                if p.poll() is None:
-                    p.kill()
-            for p in pubs:
-                p.wait(5)
-            ok = run_until(lambda: rss_kb(alice.proc.pid) < 1.5 * rss0 + 10 * 1024
-                           and not any(p.get("instance", "").startswith("bogus-") and p.get("online")
-                                       for p in alice.call("listPeers")), 60, 1.0)
-            check(ok, f"after the flood alice lists no bogus peer and her VmRSS is back to "
-                      f"{rss_kb(alice.proc.pid)} kB (< 1.5x + 10 MB of {rss0} kB)")
-            mid = bob.call("send", {"to": fa, "body": "after the flood"})["id"]
-            check(run_until(lambda: any(n.get("id") == mid and n.get("state") == "delivered"
-                                        for n in bob.notifications("messageState")), 15), "bob -> alice works")
-        except BaseException:
-            for p in procs:
-                p.dump_logs()
-            raise
-        finally:
-            for p in procs:
-                if p.alive():
-                    try:
-                        p.call("quit", timeout=3)
-                        p.wait(5)
-                    except Exception:
-                        p.kill()
+        for p in pubs:
+            if p.poll() is None:
+                p.kill()
+        for p in pubs:
+            p.wait(5)
+        ok = run_until(lambda: rss_kb(alice.proc.pid) < 1.5 * rss0 + 10 * 1024
+                       and not any(p.get("instance", "").startswith("bogus-") and p.get("online")
+                                   for p in alice.call("listPeers")), 60, 1.0)
+        check(ok, f"after the flood alice lists no bogus peer and her VmRSS is back to "
+                  f"{rss_kb(alice.proc.pid)} kB (< 1.5x + 10 MB of {rss0} kB)")
+        mid = bob.call("send", {"to": fa, "body": "after the flood"})["id"]
+        check(wait_state(bob, mid, "delivered", 15), "bob -> alice works")
 
 
 if __name__ == "__main__":

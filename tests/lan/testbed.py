@@ -25,6 +25,30 @@ API in short:
   JsonRpcProcess(host, argv): call(), wait_notification(), notifications(),
       dump_logs(), terminate(), kill(), wait()
   start_cli(host, profile_dir, nick, extra_args=()) -> JsonRpcProcess
+  CliGroup(lan, on_exit=None) -- context manager over a test's chinwag-cli
+      processes: start(host, nick, profile=None, instance=None) -> JsonRpcProcess
+      (profile lan.path("profiles", nick), --instance nick@cw-<host> unless
+      given); on an exception dumps every CLI's stderr; then on_exit: None,
+      "quit" (quit_or_kill), "kill" (SIGKILL + wait) or a function(proc),
+      for each CLI still alive
+  quit_or_kill(proc, timeout=3, wait=5) -- `quit`, wait; SIGKILL if that fails
+  check(cond, what) -- raise AssertionError(what) unless cond, else log "ok: what"
+  Peers (listPeers; key "id" = contact id / fingerprint, or "instance"):
+      find_peer(rpc, value, key="id") -> view|None,
+      peer_online(rpc, value, key="id") -> bool (online is truthy),
+      wait_online(rpc, value, online, timeout, key="id") -> bool (online is
+      True/False exactly; polls every 0.2 s),
+      wait_peer(rpc, value, predicate, timeout, key="id") -> last view (or None;
+      NOT proof that predicate held), seen_offline(rpc, peer_id) -> bool
+      (a peerGone or a peerChanged online false was notified)
+  Messages: message_states(rpc, msg_id) -> [state...] (messageState order),
+      state_seen(rpc, msg_id, state) -> bool,
+      wait_state(rpc, msg_id, state, timeout, interval=0.05) -> bool,
+      deliver(sender, receiver, to, body, timeout=20) -- send, the receiver
+      gets a `message` within timeout, the sender sees `delivered` within 10 s
+  Hostile peers: rss_kb(pid), stream_header(frm, to, version=False,
+      encoding=None) -> bytes, STREAM_RX, wait_eof(sock, timeout) -> bool,
+      trickle(sock, data, t0, give_up, interval=1.0) -> (closed_after|None, sent)
   main(test_function) -- exit 0 / 1 / 77 for automake
 Set CHINWAG_KEEP_TESTBED=1 to keep the state dir (logs) after a run.
 """
@@ -44,7 +68,10 @@ import time
 
 __all__ = ["Skip", "TestbedError", "RpcError", "run_until", "Lan", "Host",
            "AvahiBrowser", "JsonRpcProcess", "recv_until", "start_cli", "skip_unless_root",
-           "main"]
+           "main", "log", "check", "CliGroup", "quit_or_kill", "find_peer", "peer_online",
+           "wait_online", "wait_peer", "seen_offline", "message_states", "state_seen",
+           "wait_state", "deliver", "rss_kb", "stream_header", "STREAM_RX", "wait_eof",
+           "trickle"]
 
 SKIP = 77
 
@@ -60,6 +87,13 @@ class TestbedError(Exception):
 def log(text):
     """Progress line on stdout; automake keeps it in the .log file."""
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def check(cond, what):
+    """A test's assertion: raise AssertionError(what) unless cond; log it when it holds."""
+    if not cond:
+        raise AssertionError(what)
+    log(f"ok: {what}")
 
 
 def run_until(predicate, timeout, interval=0.05):
@@ -1001,3 +1035,203 @@ def start_cli(host, profile_dir, nick, extra_args=(), env=None):
                                f"\n{r.stdout}{r.stderr}")
     return JsonRpcProcess(host, [cli, "--profile", profile_dir, *extra_args, "jsonrpc"],
                           name=f"{nick}@{host.name}", env=env)
+
+
+class CliGroup:
+    """The chinwag-cli processes of one test, started through start().
+
+    Owns the list of those processes (the Lan owns the processes themselves and
+    kills them at teardown). As a context manager inside `with Lan(...)`: on an
+    exception every CLI's stderr is dumped (before the Lan dumps the avahi
+    logs); then on_exit runs for each CLI still alive: None (leave it to the
+    Lan), "quit" (quit_or_kill), "kill" (SIGKILL and wait 10 s, e.g. before a
+    file system under a profile is unmounted) or a function(proc).
+    """
+
+    def __init__(self, lan, on_exit=None):
+        if on_exit not in (None, "quit", "kill") and not callable(on_exit):
+            raise ValueError(f"CliGroup: unknown on_exit {on_exit!r}")
+        self.lan = lan
+        self.on_exit = on_exit
+        self.procs = []
+
+    def start(self, host, nick, profile=None, instance=None):
+        """start_cli on lan[host] with --instance (default nick@cw-<host>) and
+        profile dir (default lan.path("profiles", nick)); remembers the process."""
+        h = self.lan[host]
+        p = start_cli(h, profile or self.lan.path("profiles", nick), nick,
+                      extra_args=["--instance", instance or f"{nick}@{h.hostname}"])
+        self.procs.append(p)
+        return p
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is not None:
+                for p in self.procs:
+                    p.dump_logs()
+        finally:
+            for p in self.procs:
+                if not p.alive() or self.on_exit is None:
+                    continue
+                if self.on_exit == "quit":
+                    quit_or_kill(p)
+                elif self.on_exit == "kill":
+                    p.kill()
+                    p.wait(10)
+                else:
+                    self.on_exit(p)
+        return False
+
+
+def quit_or_kill(proc, timeout=3, wait=5):
+    """Ask proc to `quit` and wait for its exit; SIGKILL it if either fails."""
+    try:
+        proc.call("quit", timeout=timeout)
+        proc.wait(wait)
+    except Exception:
+        proc.kill()
+
+
+# ---------------------------------------------------------------- peers and messages
+# Peer views come from listPeers (key "id": the contact id, a fingerprint or
+# "legacy:<instance>"; key "instance": the advertised name, which an impostor
+# can share with a real contact: then the first listed one counts).
+
+def find_peer(rpc, value, key="id"):
+    """The first listPeers entry whose `key` equals value, or None."""
+    for p in rpc.call("listPeers"):
+        if p.get(key) == value:
+            return p
+    return None
+
+
+def peer_online(rpc, value, key="id"):
+    """The peer is listed and its `online` is truthy."""
+    p = find_peer(rpc, value, key)
+    return bool(p and p.get("online"))
+
+
+def wait_online(rpc, value, online, timeout, key="id"):
+    """Poll listPeers (every 0.2 s) until the peer is listed with online
+    exactly True / False; returns whether that happened within timeout."""
+    def ok():
+        v = find_peer(rpc, value, key)
+        return v is not None and v.get("online") is online
+    return run_until(ok, timeout, interval=0.2)
+
+
+def wait_peer(rpc, value, predicate, timeout, key="id"):
+    """Poll listPeers (every 0.2 s) until the peer's view satisfies predicate.
+
+    Returns the last view seen, or None if the peer was never listed. The view
+    is returned on timeout too: callers check predicate(view) themselves.
+    """
+    last = [None]
+
+    def ok():
+        last[0] = find_peer(rpc, value, key)
+        return last[0] is not None and predicate(last[0])
+    run_until(ok, timeout, interval=0.2)
+    return last[0]
+
+
+def seen_offline(rpc, peer_id):
+    """rpc has notified peerGone, or peerChanged with online false, for peer_id."""
+    if any(p.get("id") == peer_id for p in rpc.notifications("peerGone")):
+        return True
+    return any(p.get("id") == peer_id and p.get("online") is False
+               for p in rpc.notifications("peerChanged"))
+
+
+def message_states(rpc, msg_id):
+    """The states of msg_id's messageState notifications so far, in order."""
+    return [n["state"] for n in rpc.notifications("messageState") if n.get("id") == msg_id]
+
+
+def state_seen(rpc, msg_id, state):
+    """A messageState `state` for msg_id has been notified."""
+    return any(n.get("id") == msg_id and n.get("state") == state
+               for n in rpc.notifications("messageState"))
+
+
+def wait_state(rpc, msg_id, state, timeout, interval=0.05):
+    """Wait until state_seen(rpc, msg_id, state); returns whether it was."""
+    return run_until(lambda: state_seen(rpc, msg_id, state), timeout, interval)
+
+
+def deliver(sender, receiver, to, body, timeout=20):
+    """sender sends body to `to`: receiver must get a `message` with that body
+    within timeout, and sender must then see its messageState delivered within
+    10 s. Raises AssertionError otherwise."""
+    t0 = time.monotonic()
+    try:
+        sent = sender.call("send", {"to": to, "body": body})
+        receiver.wait_notification("message", lambda p: p.get("body") == body, timeout)
+    except RpcError as e:
+        raise AssertionError(f"{sender.name} -> {receiver.name} {body!r} not delivered: {e}")
+    check(wait_state(sender, sent["id"], "delivered", 10),
+          f"{sender.name} -> {receiver.name} delivered {body!r} in {time.monotonic() - t0:.2f}s")
+
+
+# ---------------------------------------------------------------- hostile peers
+
+STREAM_RX = rb"<stream:stream[^>]*>"
+
+
+def rss_kb(pid):
+    """VmRSS of pid in kB (AssertionError if /proc has none)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def stream_header(frm, to, version=False, encoding=None):
+    """A plaintext XEP-0174 <stream:stream> opening, as bytes."""
+    decl = f"<?xml version='1.0' encoding='{encoding}' ?>" if encoding else "<?xml version='1.0'?>"
+    v = " version='1.0'" if version else ""
+    return (f"{decl}<stream:stream xmlns='jabber:client' "
+            f"xmlns:stream='http://etherx.jabber.org/streams' from='{frm}' to='{to}'{v}>").encode()
+
+
+def wait_eof(s, timeout):
+    """Read (and drop) from s until the peer closes it (EOF or reset: True) or
+    timeout seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return False
+        except OSError:
+            return True   # reset counts as closed
+        if not chunk:
+            return True
+
+
+def trickle(s, data, t0, give_up, interval=1.0):
+    """Send data one byte per `interval` seconds until the peer closes s.
+
+    Returns (seconds from monotonic time t0 to the close, or None when data
+    ran out or give_up seconds passed since t0 first; bytes sent or tried).
+    """
+    sent = 0
+    for byte in data:
+        sent += 1
+        try:
+            s.sendall(bytes([byte]))
+        except OSError:
+            return time.monotonic() - t0, sent
+        if wait_eof(s, interval):
+            return time.monotonic() - t0, sent
+        if time.monotonic() - t0 > give_up:
+            break
+    return None, sent
