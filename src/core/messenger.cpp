@@ -154,6 +154,7 @@ public:
     std::map<std::string, Retry> retries_;
     std::set<std::string> resolving_;                 // contacts with a connect in preparation
     std::set<std::string> warned_;                    // "kind|peer" already told the user
+    std::set<std::string> unproven_;                  // instances that failed to prove their key
     std::list<Slot> slots_;
     guint housekeeping_ = 0;
     guint cleanup_ = 0;
@@ -304,14 +305,19 @@ void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
 
 void Messenger::Impl::on_peer_down(const std::string& instance)
 {
+    const bool was_proven = unproven_.erase(instance) == 0;
     auto it = online_.find(instance);
     if (it == online_.end())
         return;
     std::string id = it->second.contact_id;
-    const bool was_reachable = it->second.reachable;
+    const bool was_reachable = it->second.reachable && was_proven;
     online_.erase(it);
-    chat_states_.erase(id);
     log::info("presence", instance + " left the network");
+    if (presence_of(id)) {
+        emit_peer(id);  // the contact is still here under another announcement
+        return;
+    }
+    chat_states_.erase(id);
     // A legacy peer we never exchanged a word with is forgotten: announcements alone must not
     // grow the contact list (a flood of bogus ones would). Keyed contacts stay: they are pins.
     auto c = contacts_.find(id);
@@ -423,6 +429,11 @@ void Messenger::Impl::on_stream_closed(Slot* slot, const transport::CloseInfo& i
     if (info.kind == "peer-key-mismatch") {
         std::string detail = instance + " could not prove the key it advertises: " + info.detail;
         warn("key-mismatch", id.empty() ? instance : id, detail);
+        // Until it leaves the network, that announcement does not count as the contact's
+        // presence: it neither shows the contact online nor is dialled for its messages.
+        if (unproven_.insert(instance).second)
+            if (auto it = online_.find(instance); it != online_.end())
+                emit_peer(it->second.contact_id);
     }
     if (id.empty())
         return;
@@ -666,7 +677,7 @@ gboolean Messenger::Impl::on_housekeeping(gpointer data)
 std::optional<Messenger::Impl::Presence> Messenger::Impl::presence_of(const std::string& contact_id) const
 {
     for (const auto& [instance, p] : online_)
-        if (p.contact_id == contact_id)
+        if (p.contact_id == contact_id && !unproven_.count(instance))
             return p;
     return std::nullopt;
 }

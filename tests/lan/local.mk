@@ -19,3 +19,5 @@ TESTS += tests/lan/test_20_sender_killed_before_receipt.py tests/lan/test_21_rec
 EXTRA_DIST += tests/lan/test_20_sender_killed_before_receipt.py tests/lan/test_21_receiver_killed_mid_burst.py
 TESTS += tests/lan/test_22_disk_full.py tests/lan/test_23_flood_latency.py
 EXTRA_DIST += tests/lan/test_22_disk_full.py tests/lan/test_23_flood_latency.py
+TESTS += tests/lan/test_19_key_not_proven.py
+EXTRA_DIST += tests/lan/test_19_key_not_proven.py
