@@ -25,27 +25,6 @@ constexpr int kHistoryLines = 1000;
 constexpr int kConsoleHistoryLimit = 20;
 constexpr int kSearchLimit = 50;
 
-// A translated sentence (gettext, po/) with its %s filled in order, or %1$s... by number.
-std::string fill(const char* text, std::initializer_list<std::string> args)
-{
-    std::vector<std::string> a(args);
-    std::string out;
-    std::size_t next = 0;
-    for (const char* p = text; *p; ++p) {
-        if (p[0] == '%' && p[1] == 's') {
-            out += next < a.size() ? a[next++] : std::string();
-            ++p;
-        } else if (p[0] == '%' && p[1] >= '1' && p[1] <= '9' && p[2] == '$' && p[3] == 's') {
-            std::size_t i = static_cast<std::size_t>(p[1] - '1');
-            out += i < a.size() ? a[i] : std::string();
-            p += 3;
-        } else {
-            out += *p;
-        }
-    }
-    return out;
-}
-
 // readline's callback interface takes plain function pointers without user data, so the one
 // Console that installed the handler is reached through this pointer (set in start(), cleared
 // in stop()). It is not a singleton: nothing else reads it.

@@ -12,15 +12,6 @@ namespace {
 
 constexpr std::string_view kSpace = " \t\r\n";
 
-// A translated sentence (gettext, po/) with its one %s filled in.
-std::string fill(const char* text, const std::string& arg)
-{
-    std::string out(text);
-    if (auto at = out.find("%s"); at != std::string::npos)
-        out.replace(at, 2, arg);
-    return out;
-}
-
 std::string_view trim(std::string_view s)
 {
     auto b = s.find_first_not_of(kSpace);
@@ -102,9 +93,9 @@ ConsoleCommand parse_console_command(std::string_view line)
         if (bad)
             return cmd::Bad{_("missing closing \" in PEER")};
         if (!peer || peer->empty())
-            return cmd::Bad{fill(_("usage: %s PEER"), name)};
+            return cmd::Bad{fill(_("usage: %s PEER"), {name})};
         if (!trim(rest).empty())
-            return cmd::Bad{fill(_("usage: %s PEER (quote a PEER that has spaces)"), name)};
+            return cmd::Bad{fill(_("usage: %s PEER (quote a PEER that has spaces)"), {name})};
         command.peer = *peer;
         return command;
     };
@@ -145,7 +136,7 @@ ConsoleCommand parse_console_command(std::string_view line)
         return cmd::Help{};
     if (name == "/quit")
         return cmd::Quit{};
-    return cmd::Bad{fill(_("unknown command %s (try /help)"), printable(name))};
+    return cmd::Bad{fill(_("unknown command %s (try /help)"), {printable(name)})};
 }
 
 std::string console_help()
@@ -225,11 +216,32 @@ std::string message_line(const model::Message& m, std::string_view who, model::T
 
 std::string warning_line(std::string_view kind, std::string_view peer, std::string_view detail)
 {
-    std::string line = fill(_("*** WARNING (%s)"), printable(kind));
+    std::string line = fill(_("*** WARNING (%s)"), {printable(kind)});
     if (!peer.empty())
         line += " " + printable(peer);
     line += ": " + printable(detail) + " ***";
     return line;
+}
+
+// A translated sentence (gettext, po/) with its %s filled in order, or %1$s... by number.
+std::string fill(const char* text, std::initializer_list<std::string> args)
+{
+    std::vector<std::string> a(args);
+    std::string out;
+    std::size_t next = 0;
+    for (const char* p = text; *p; ++p) {
+        if (p[0] == '%' && p[1] == 's') {
+            out += next < a.size() ? a[next++] : std::string();
+            ++p;
+        } else if (p[0] == '%' && p[1] >= '1' && p[1] <= '9' && p[2] == '$' && p[3] == 's') {
+            std::size_t i = static_cast<std::size_t>(p[1] - '1');
+            out += i < a.size() ? a[i] : std::string();
+            p += 3;
+        } else {
+            out += *p;
+        }
+    }
+    return out;
 }
 
 }  // namespace chinwag::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -44,6 +45,9 @@ bool takes_peer_at(std::string_view command, int word_index);
 // characters (C0, DEL, C1: escape sequences could rewrite the screen) and bidi overrides (which
 // could make one name look like another) become U+FFFD. In multi-line mode a newline is kept
 // and followed by `indent` so continuation lines stand apart from new messages.
+// A translated sentence (gettext, po/) with its %s filled in order, or %1$s... by number.
+std::string fill(const char* text, std::initializer_list<std::string> args);
+
 std::string printable(std::string_view text);
 std::string printable_multiline(std::string_view text, std::string_view indent);
 

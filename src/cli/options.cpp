@@ -5,20 +5,13 @@
 
 #include <glib/gi18n.h>
 
+#include "cli/console_text.hpp"
+
 namespace chinwag::cli {
 
 namespace {
 
 Error usage(std::string why) { return make_error("usage", std::move(why)); }
-
-// A translated sentence (gettext, po/) with its one %s filled in.
-std::string fill(const char* text, const std::string& arg)
-{
-    std::string out(text);
-    if (auto at = out.find("%s"); at != std::string::npos)
-        out.replace(at, 2, arg);
-    return out;
-}
 
 const std::map<std::string, Command>& command_names()
 {
@@ -44,7 +37,7 @@ Result<Options> parse_options(const std::vector<std::string>& args)
         auto value_of = [&](const std::string& name, std::optional<std::string>& into) -> Result<bool> {
             if (a == name) {
                 if (i + 1 >= args.size())
-                    return usage(fill(_("%s needs a value"), name));
+                    return usage(fill(_("%s needs a value"), {name}));
                 into = args[++i];
             } else if (a.rfind(name + "=", 0) == 0) {
                 into = a.substr(name.size() + 1);
@@ -52,7 +45,7 @@ Result<Options> parse_options(const std::vector<std::string>& args)
                 return false;
             }
             if (into->empty())
-                return usage(fill(_("%s needs a non-empty value"), name));
+                return usage(fill(_("%s needs a non-empty value"), {name}));
             return true;
         };
         if (a == "--help" || a == "-h") {
@@ -77,11 +70,11 @@ Result<Options> parse_options(const std::vector<std::string>& args)
         if (matched)
             continue;
         if (a.size() > 1 && a[0] == '-')
-            return usage(fill(_("unknown option %s"), a));
+            return usage(fill(_("unknown option %s"), {a}));
         if (!have_command) {
             auto it = command_names().find(a);
             if (it == command_names().end())
-                return usage(fill(_("unknown command %s"), a));
+                return usage(fill(_("unknown command %s"), {a}));
             o.command = it->second;
             have_command = true;
         } else {
@@ -116,7 +109,7 @@ Result<Options> parse_options(const std::vector<std::string>& args)
     default: break;
     }
     if (!positional.empty())
-        return usage(fill(_("unexpected argument %s"), positional[0]));
+        return usage(fill(_("unexpected argument %s"), {positional[0]}));
     return o;
 }
 
