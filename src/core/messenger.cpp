@@ -1,6 +1,7 @@
 #include "core/messenger.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <list>
 #include <map>
 #include <set>
@@ -52,6 +53,18 @@ std::vector<std::string> dial_order(const discovery::PeerAnnouncement& ann)
     return out;
 }
 
+// Runs fn once after ms on the thread-default main context.
+void run_later(unsigned ms, std::function<void()> fn)
+{
+    g_timeout_add_full(
+        G_PRIORITY_DEFAULT, ms,
+        [](gpointer data) -> gboolean {
+            (*static_cast<std::function<void()>*>(data))();
+            return G_SOURCE_REMOVE;
+        },
+        new std::function<void()>(std::move(fn)), [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
+}
+
 }  // namespace
 
 class Messenger::Impl {
@@ -92,6 +105,7 @@ public:
 
     ~Impl()
     {
+        *alive_ = false;
         if (housekeeping_)
             g_source_remove(housekeeping_);
         if (cleanup_)
@@ -110,7 +124,8 @@ public:
     void on_peer_down(const std::string& instance);
     void mark_unreachable(const std::string& contact_id, const std::string& why);
     void on_incoming(GSocketConnection* connection);
-    void authorize(const std::string& from, const std::string& ip, std::function<void(transport::Admission)> answer);
+    void authorize(const std::string& from, const std::string& ip, std::function<void(transport::Admission)> answer,
+                   bool may_recheck = true);
     void on_stream_open(Slot* slot);
     void on_stream_closed(Slot* slot, const transport::CloseInfo& info);
     void on_stanza(Slot* slot, const xmpp::Element& stanza);
@@ -158,6 +173,7 @@ public:
     std::list<Slot> slots_;
     guint housekeeping_ = 0;
     guint cleanup_ = 0;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that may outlive us
     bool started_ = false;
 };
 
@@ -380,9 +396,9 @@ void Messenger::Impl::on_incoming(GSocketConnection* connection)
 }
 
 void Messenger::Impl::authorize(const std::string& from, const std::string& ip,
-                                std::function<void(transport::Admission)> answer)
+                                std::function<void(transport::Admission)> answer, bool may_recheck)
 {
-    auto decide = [this, from, ip, answer](const discovery::PeerAnnouncement* ann) {
+    auto decide = [this, from, ip, answer, may_recheck](const discovery::PeerAnnouncement* ann) {
         if (!ann)
             return answer({false, {}, "no peer called " + from + " is announced on this network"});
         if (!ann->record.fingerprint.empty())
@@ -394,8 +410,18 @@ void Messenger::Impl::authorize(const std::string& from, const std::string& ip,
             return answer({false, {}, "plaintext refused for a name known with a key"});
         }
         // XEP-0174 gives no authentication: accept a legacy stream only from the announced host.
-        if (!has_address(*ann, ip))
+        if (!has_address(*ann, ip)) {
+            // avahi resolves a peer's IPv4 and IPv6 addresses separately: the one this stream
+            // comes from may not be known yet. Look once more before refusing.
+            if (may_recheck) {
+                run_later(1500, [this, alive = alive_, from, ip, answer] {
+                    if (*alive)
+                        authorize(from, ip, answer, false);
+                });
+                return;
+            }
             return answer({false, {}, "address " + ip + " does not belong to " + from});
+        }
         answer({true, {}, {}});
     };
     if (const auto* ann = directory_->find(from))
