@@ -410,6 +410,11 @@ def app_env(desk, build, src, home):
            "XDG_DATA_DIRS": f"{os.path.join(src, 'data')}:/usr/local/share:/usr/share",
            "XDG_CONFIG_HOME": os.path.join(home, ".config"), "HOME": home}
     os.makedirs(env["XDG_CONFIG_HOME"], exist_ok=True)
+    # Under tools/sanitizer-check the GTK app keeps every memory check but LeakSanitizer:
+    # fontconfig frees its caches only in FcFini(), which GTK never calls, and those stacks
+    # end in libraries built without frame pointers, so they cannot be suppressed narrowly.
+    if os.environ.get("CHINWAG_UNDER_SANITIZERS") and "ASAN_OPTIONS" in env:
+        env["ASAN_OPTIONS"] = env["ASAN_OPTIONS"].replace("detect_leaks=1", "detect_leaks=0")
     return env
 
 

@@ -20,7 +20,7 @@ import statistics
 import threading
 import time
 
-from testbed import CliGroup, Lan, check, log, main, peer_online, rss_kb, run_until, trickle, wait_state
+from testbed import CliGroup, Lan, check, check_bound, log, main, peer_online, rss_kb, run_until, trickle, wait_state
 
 ALICE, BOB = "alice@cw-a", "bob@cw-b"
 N_BOGUS = 200
@@ -122,9 +122,9 @@ def test():
         times = [ms for _, ms in loud]
         f50 = statistics.median(times)
         check(len(times) >= 50, f"the conversation went on ({len(times)} round trips in 25 s)")
-        check(f50 <= 3 * q50 + 20, f"round-trip median during the flood {f50:.1f} ms <= 3x quiet "
+        check_bound(f50 <= 3 * q50 + 20, f"round-trip median during the flood {f50:.1f} ms <= 3x quiet "
                                    f"{q50:.1f} ms + 20 ms")
-        check(max(times) <= 2000, f"slowest round trip during the flood {max(times):.0f} ms <= 2 s")
+        check_bound(max(times) <= 2000, f"slowest round trip during the flood {max(times):.0f} ms <= 2 s")
         h = bob.call("getHistory", {"peer": fa, "limit": 1000})
         got = [m["body"] for m in h if m["body"].startswith("flood rt")]
         check(got == [b for b, _ in quiet] + [b for b, _ in loud],
@@ -132,18 +132,20 @@ def test():
         check(all(isinstance(v, float) and v <= 20 for v in slow.values()) and len(slow) == N_SLOW,
               f"alice closed every slow connection within 20 s "
               f"({[round(v, 1) if isinstance(v, float) else v for _, v in sorted(slow.items())]})")
-        check(rss_peak < 2 * rss0 + 20 * 1024, f"alice's peak VmRSS {rss_peak} kB < 2x + 20 MB of {rss0} kB")
+        check_bound(rss_peak < 2 * rss0 + 20 * 1024, f"alice's peak VmRSS {rss_peak} kB < 2x + 20 MB of {rss0} kB")
 
         for p in pubs:
             if p.poll() is None:
                 p.kill()
         for p in pubs:
             p.wait(5)
-        ok = run_until(lambda: rss_kb(alice.proc.pid) < 1.5 * rss0 + 10 * 1024
-                       and not any(p.get("instance", "").startswith("bogus-") and p.get("online")
-                                   for p in alice.call("listPeers")), 60, 1.0)
-        check(ok, f"after the flood alice lists no bogus peer and her VmRSS is back to "
-                  f"{rss_kb(alice.proc.pid)} kB (< 1.5x + 10 MB of {rss0} kB)")
+        bogus_online = lambda: [p["instance"] for p in alice.call("listPeers")
+                                if p.get("instance", "").startswith("bogus-") and p.get("online")]
+        check(run_until(lambda: not bogus_online(), 60, 1.0),
+              f"after the flood alice lists no bogus peer online ({bogus_online()[:5]})")
+        rss_back = run_until(lambda: rss_kb(alice.proc.pid) < 1.5 * rss0 + 10 * 1024, 30, 1.0)
+        check_bound(rss_back, f"after the flood alice's VmRSS is back to {rss_kb(alice.proc.pid)} kB "
+                              f"(< 1.5x + 10 MB of {rss0} kB)")
         mid = bob.call("send", {"to": fa, "body": "after the flood"})["id"]
         check(wait_state(bob, mid, "delivered", 15), "bob -> alice works")
 
