@@ -203,9 +203,11 @@ void Element::write(std::string& out, std::string_view parent_ns) const
     std::string_view scope = parent_ns;
     std::string qname;
     out += '<';
-    if (ns_ == ns_streams) {
-        // The stream header binds this prefix; the default namespace is unchanged.
-        qname = "stream:" + name_;
+    if (ns_ == ns_streams || ns_ == ns_xml) {
+        // The stream header binds stream:, and xml: is bound by definition (Namespaces in
+        // XML 1.0 §3), which also forbids declaring it as a default namespace; the default
+        // namespace is unchanged.
+        qname = (ns_ == ns_streams ? "stream:" : "xml:") + name_;
         out += qname;
     } else {
         qname = name_;
@@ -221,8 +223,9 @@ void Element::write(std::string& out, std::string_view parent_ns) const
     for (const auto& [k, v] : attrs_) {
         out += ' ';
         // "{uri}local" is how the parser keeps an attribute in a namespace other than xml:.
+        // The URI may hold '}', a local name cannot (XML 1.0 §2.3 NameChar): cut at the last.
         if (k.size() > 1 && k[0] == '{' && k.find('}') != std::string::npos) {
-            const auto close = k.find('}');
+            const auto close = k.rfind('}');
             const std::string prefix = "ns" + std::to_string(prefix_no++);
             out += "xmlns:" + prefix + "='" + escape_xml(k.substr(1, close - 1), true) + "' ";
             out += prefix + ":" + k.substr(close + 1);
