@@ -73,7 +73,7 @@ public:
     struct Slot {
         std::unique_ptr<transport::LinkLocalStream> stream;
         std::string contact_id;  // known once open
-        std::set<std::string> sent_ids;
+        std::set<std::string> sent_ids;  // written here, no receipt yet (bounded by the outbox)
         // True after a flush wrote every pending message to this stream: a new message can
         // then go out alone, in order, without re-reading the whole outbox (which made a
         // burst of n sends cost O(n^2) row reads while receipts lag behind).
@@ -484,6 +484,7 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
 {
     const std::string& id = slot->contact_id;
     if (in.received_id) {  // XEP-0184 §4: the peer has the message
+        slot->sent_ids.erase(*in.received_id);
         auto out = messages_.find_outgoing(*in.received_id);
         auto next = out ? sync::next_state(out->state, sync::OutboxEvent::Receipt) : std::nullopt;
         if (next && out->contact_id == id) {
@@ -592,7 +593,10 @@ bool Messenger::Impl::write_to(Slot& slot, Message& m)
 {
     if (!slot.stream->send(xmpp::chat_message(m.id, self_instance(), slot.stream->peer_instance(), m.body)))
         return false;
-    slot.sent_ids.insert(m.id);
+    // Legacy peers send no receipts and are never written to twice (sync::should_send):
+    // remembering their ids would only grow the set for as long as the stream lives.
+    if (!model::is_legacy_contact_id(m.contact_id))
+        slot.sent_ids.insert(m.id);
     slot.stream->touch_message_activity();
     if (auto next = sync::next_state(m.state, sync::OutboxEvent::Written)) {
         if (auto set = messages_.set_state(m.id, *next); !set) {
