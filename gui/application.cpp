@@ -56,12 +56,46 @@ Glib::RefPtr<Application> Application::create()
 Application::Application() : Gtk::Application(CHINWAG_APP_ID, Gio::Application::Flags::DEFAULT_FLAGS)
 {
     Glib::set_application_name(_("Chinwag"));
-    add_main_option_entry(Gio::Application::OptionType::FILENAME, "profile", '\0',
-                          _("Use the profile in DIR instead of the default one"), _("DIR"));
-    add_main_option_entry(Gio::Application::OptionType::STRING, "instance", '\0',
-                          _("Name to publish on the network (default: login@host)"), _("NAME"));
-    add_main_option_entry(Gio::Application::OptionType::BOOL, "version", '\0', _("Show the version and exit"));
+    for (const auto& o : command_line_options())
+        add_main_option_entry(o.type, o.name, '\0', o.description, o.arg_description);
     signal_handle_local_options().connect(sigc::mem_fun(*this, &Application::on_handle_local_options), false);
+}
+
+std::vector<Application::CommandLineOption> Application::command_line_options()
+{
+    using Type = Gio::Application::OptionType;
+    return {
+        {Type::FILENAME, "profile", _("Use the profile in DIR instead of the default one"), _("DIR")},
+        {Type::STRING, "instance", _("Name to publish on the network (default: login@host)"), _("NAME")},
+        {Type::BOOL, "version", _("Show the version and exit"), ""},
+    };
+}
+
+std::string Application::help_text()
+{
+    // The same options GApplication parses, described by GOptionContext as it would: only the
+    // help text is produced here, nothing is parsed.
+    auto options = command_line_options();
+    std::vector<GOptionEntry> entries;
+    for (const auto& o : options) {
+        GOptionEntry e{};
+        e.long_name = o.name;
+        e.arg = o.type == Gio::Application::OptionType::BOOL       ? G_OPTION_ARG_NONE
+                : o.type == Gio::Application::OptionType::FILENAME ? G_OPTION_ARG_FILENAME
+                                                                   : G_OPTION_ARG_STRING;
+        e.description = o.description.c_str();
+        e.arg_description = o.arg_description.empty() ? nullptr : o.arg_description.c_str();
+        entries.push_back(e);
+    }
+    entries.push_back(GOptionEntry{});
+    GOptionContext* context = g_option_context_new(nullptr);
+    g_option_context_set_summary(context, _("Chat with people on your network, no server needed."));
+    g_option_context_add_main_entries(context, entries.data(), nullptr);
+    gchar* text = g_option_context_get_help(context, TRUE, nullptr);
+    std::string help = text ? text : "";
+    g_free(text);
+    g_option_context_free(context);
+    return help;
 }
 
 Application::~Application()
@@ -349,12 +383,20 @@ int main(int argc, char** argv)
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
     // gtkmm opens the display when the application is created: answer --version before, so it
-    // works without one (scripts, packaging). The option stays registered for --help.
-    for (int i = 1; i < argc; ++i)
-        if (std::string_view(argv[i]) == "--version") {
+    // works without one (scripts, packaging).
+    // --help likewise: GApplication would only print it after the display is open.
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg(argv[i]);
+        if (arg == "--version") {
             std::printf("chinwag %s\n", PACKAGE_VERSION);
             return 0;
         }
+        if (arg == "--help" || arg == "-h" || arg == "-?" || arg == "--help-all") {
+            g_set_prgname("chinwag");
+            std::fputs(chinwag::gui::Application::help_text().c_str(), stdout);
+            return 0;
+        }
+    }
     // A peer that goes away mid-write must not kill the app; writes report EPIPE instead.
     std::signal(SIGPIPE, SIG_IGN);
     auto app = chinwag::gui::Application::create();

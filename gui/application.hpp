@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/messenger.hpp"
 #include "core/profile.hpp"
@@ -17,6 +18,17 @@ class Application : public Gtk::Application {
 public:
     static Glib::RefPtr<Application> create();
     ~Application() override;
+
+    // The command line options, registered with GApplication and described by help_text().
+    struct CommandLineOption {
+        Gio::Application::OptionType type;
+        const char* name;
+        Glib::ustring description;
+        Glib::ustring arg_description;
+    };
+    static std::vector<CommandLineOption> command_line_options();
+    // What --help prints; needs no display, so main() answers --help before GTK starts.
+    static std::string help_text();
 
     // GSettings for window state; null when the schema is not installed (running uninstalled).
     Glib::RefPtr<Gio::Settings> view_settings() const { return settings_; }

@@ -162,7 +162,7 @@ void ConversationView::bind_row(const Glib::RefPtr<Gtk::ListItem>& list_item)
     }
     const auto& m = item->msg;
     const bool out = m.direction == model::Direction::Outgoing;
-    row->body.set_label(m.body);
+    row->body.set_label(wrappable(m.body));
     std::string meta = time_label(m.timestamp_ms);
     if (out)
         meta += " · " + state_label(m.state, m.failure_reason);

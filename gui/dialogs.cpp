@@ -50,6 +50,50 @@ void name_search_entries(GtkWidget* widget)
     }
 }
 
+// The title of the AdwWindowTitle in a header bar of `page`, or empty.
+std::string page_title(GtkWidget* page)
+{
+    for (GtkWidget* c = gtk_widget_get_first_child(page); c; c = gtk_widget_get_next_sibling(c)) {
+        if (ADW_IS_WINDOW_TITLE(c))
+            if (const char* t = adw_window_title_get_title(ADW_WINDOW_TITLE(c)); t && *t)
+                return t;
+        if (GTK_IS_SCROLLED_WINDOW(c))
+            continue;  // the page's content, not its header
+        if (auto t = page_title(c); !t.empty())
+            return t;
+    }
+    return {};
+}
+
+// libadwaita 1.2's AdwAboutWindow builds controls GTK 4.8 cannot name well for screen readers:
+// mnemonic buttons named twice with the marker ("_Copy Text Copy Text"), icon-only Back buttons
+// (a tooltip is not a name), the version button (a label child, no label property: "GtkButton")
+// and the text views of its subpages. Names them here; `page` is the subpage being walked.
+void name_about_controls(GtkWidget* widget, const std::string& page)
+{
+    for (GtkWidget* c = gtk_widget_get_first_child(widget); c; c = gtk_widget_get_next_sibling(c)) {
+        std::string here = page;
+        if (GTK_IS_BOX(c) && (ADW_IS_LEAFLET(widget) || GTK_IS_STACK(widget)))
+            here = page_title(c);
+        if (GTK_IS_BUTTON(c) && !GTK_IS_TOGGLE_BUTTON(c)) {
+            const char* text = gtk_button_get_label(GTK_BUTTON(c));
+            const char* action = gtk_actionable_get_action_name(GTK_ACTIONABLE(c));
+            std::string act = action ? action : "";
+            if (text && gtk_button_get_use_underline(GTK_BUTTON(c))) {
+                // As mnemonic_button(): the label widget alone names it, mnemonic resolved.
+                gtk_accessible_reset_property(GTK_ACCESSIBLE(c), GTK_ACCESSIBLE_PROPERTY_LABEL);
+            } else if (act == "about.back") {
+                set_accessible_label(*Glib::wrap(c), _("Back"));
+            } else if (!text && act == "about.copy-property") {
+                set_accessible_label(*Glib::wrap(c), Glib::ustring::compose(_("Version %1"), PACKAGE_VERSION));
+            }
+        } else if (GTK_IS_TEXT_VIEW(c) && !here.empty()) {
+            set_accessible_label(*Glib::wrap(c), here);
+        }
+        name_about_controls(c, here);
+    }
+}
+
 }  // namespace
 
 Gtk::Window* welcome_window(Gtk::Application& app, const std::string& default_nick,
@@ -359,6 +403,9 @@ GtkWidget* about_window(Gtk::Window* parent)
                                            "Avahi https://avahi.org", "GnuTLS https://gnutls.org",
                                            "SQLite https://sqlite.org", nullptr};
     adw_about_window_add_acknowledgement_section(about, _("Built on"), const_cast<const char**>(built_on));
+    // No debug info: its Troubleshooting page (text view, "Copy Text", "Save as…") stays
+    // unreachable; it is in the widget tree all the same, so it is named too.
+    name_about_controls(w, "");
     return w;
 }
 

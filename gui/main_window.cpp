@@ -104,7 +104,7 @@ public:
                                                   time_label(m.timestamp_ms));
         head->set_xalign(0);
         head->add_css_class("caption-heading");
-        auto* body = Gtk::make_managed<Gtk::Label>(m.body);
+        auto* body = Gtk::make_managed<Gtk::Label>(wrappable(m.body));
         body->set_xalign(0);
         body->set_ellipsize(Pango::EllipsizeMode::END);
         body->set_lines(2);
@@ -163,6 +163,11 @@ MainWindow::MainWindow(Gtk::Application& app, core::Messenger& messenger, Glib::
     adw_leaflet_page_set_navigatable(sep, FALSE);
     adw_leaflet_append(ADW_LEAFLET(leaflet_), build_content().gobj());
     on_notify(leaflet_, "folded", [this] { update_title_buttons(); });
+    // Folded, the conversation comes into view when the leaflet shows it (Back and forth, swipes).
+    on_notify(leaflet_, "visible-child", [this] {
+        if (!conversation_.peer_id().empty() && conversation_in_view(conversation_.peer_id()))
+            read_conversation(conversation_.peer_id());
+    });
     sidebar_header_.set_show_title_buttons(false);
     // GTK 4.8: after the window was hidden and shown again, the title buttons stay insensitive
     // (their window.* actions are not found again), so the window could not be closed twice.
@@ -218,6 +223,10 @@ Gtk::Widget& MainWindow::build_sidebar()
 {
     auto* title = Gtk::make_managed<Gtk::Label>(_("Chinwag"));
     title->add_css_class("title");
+    // Folded, this header also holds the title buttons: the title gives way first, so that the
+    // window fits a 360 px phone-sized width.
+    title->set_ellipsize(Pango::EllipsizeMode::END);
+    title->set_width_chars(3);
     sidebar_header_.set_title_widget(*title);
 
     // Own presence, editable in place.
@@ -267,6 +276,7 @@ Gtk::Widget& MainWindow::build_sidebar()
     self_box->append(*managed(self_avatar_));
     auto* self_texts = Gtk::make_managed<Gtk::Box>(Gtk::Orientation::VERTICAL);
     self_name_.set_xalign(0);
+    self_name_.set_ellipsize(Pango::EllipsizeMode::END);
     self_name_.add_css_class("heading");
     status_message_.set_tooltip_text(_("Click to set a status message"));
     set_accessible_label(status_message_, _("Status message"));
@@ -368,7 +378,7 @@ Gtk::Widget& MainWindow::build_content()
     content_header_.set_title_widget(*managed(title_));
     back_button_.set_icon_name("go-previous-symbolic");
     back_button_.set_tooltip_text(_("Back to contacts"));
-    set_accessible_label(back_button_, _("Back to contacts"));
+    set_accessible_label(back_button_, _("Back"));
     back_button_.set_visible(false);
     back_button_.signal_clicked().connect(
         [this] { adw_leaflet_navigate(ADW_LEAFLET(leaflet_), ADW_NAVIGATION_DIRECTION_BACK); });
@@ -426,8 +436,9 @@ void MainWindow::attach()
     update_self();
     if (view_settings_) {
         std::string last = view_settings_->get_string("last-conversation");
+        // Restored without navigating: a narrow (folded) window starts on the contact list.
         if (!last.empty() && rows_.count(last))
-            open_conversation(last);
+            open_conversation(last, 0, false);
     }
 }
 
@@ -495,7 +506,7 @@ void MainWindow::on_row_activated(Gtk::ListBoxRow* row)
         open_conversation(r->view.id);
 }
 
-void MainWindow::open_conversation(const std::string& contact_id, std::int64_t focus_seq)
+void MainWindow::open_conversation(const std::string& contact_id, std::int64_t focus_seq, bool navigate)
 {
     auto it = rows_.find(contact_id);
     if (it == rows_.end()) {
@@ -510,10 +521,15 @@ void MainWindow::open_conversation(const std::string& contact_id, std::int64_t f
     contacts_.select_row(*it->second);
     conversation_.show_peer(it->second->view, focus_seq);
     content_stack_.set_visible_child("chat");
-    adw_leaflet_navigate(ADW_LEAFLET(leaflet_), ADW_NAVIGATION_DIRECTION_FORWARD);
+    if (navigate) {
+        // Folded, the leaflet shows only the conversation now (with its Back button).
+        adw_leaflet_set_visible_child(ADW_LEAFLET(leaflet_), GTK_WIDGET(content_.gobj()));
+    }
     update_header();
-    read_conversation(contact_id);
-    conversation_.focus_composer();
+    if (navigate || conversation_in_view(contact_id))
+        read_conversation(contact_id);
+    if (navigate)
+        conversation_.focus_composer();
     if (view_settings_)
         view_settings_->set_string("last-conversation", contact_id);
 }
@@ -539,6 +555,10 @@ bool MainWindow::conversation_in_view(const std::string& contact_id) const
 
 void MainWindow::on_message(const model::Message& m)
 {
+    // The core has no "storage fine again" notice: a message it stored and reports shows that
+    // writing works again, so the disk-full banner goes.
+    if (notice_kind_ == "storage")
+        hide_notice();
     conversation_.add_or_update(m);
     if (conversation_in_view(m.contact_id)) {
         read_conversation(m.contact_id);
@@ -572,24 +592,32 @@ void MainWindow::on_warning(const core::Warning& w)
                                              "and Chinwag will not send them anything. (%2)"),
                                            name, w.detail),
                     true);
+        notice_kind_ = "warning";
         return;
     }
     show_notice(w.detail, true);
+    notice_kind_ = "warning";
 }
 
 void MainWindow::on_notice(const core::Notice& n)
 {
     std::string text = notice_text(n);
-    if (n.kind == "discovery" && text.empty()) {
-        hide_notice();
-        return;
-    }
     if (n.kind == "renamed") {
         update_self();
         show_toast(text);
         return;
     }
+    // Resolved: the banner goes if it was about this (a failed start is about discovery too);
+    // another one, e.g. the disk being full or an impostor, stays.
+    if (!n.problem && (n.kind == "storage" || n.kind == "discovery")) {
+        if (notice_kind_ == n.kind || (n.kind == "discovery" && notice_kind_.empty()))
+            hide_notice();
+        return;
+    }
+    if (text.empty())
+        return;
     show_notice(text, n.kind == "storage" || n.kind == "discovery");
+    notice_kind_ = n.kind;
 }
 
 void MainWindow::show_toast(const Glib::ustring& text)
@@ -601,6 +629,7 @@ void MainWindow::show_toast(const Glib::ustring& text)
 
 void MainWindow::show_notice(const Glib::ustring& text, bool error)
 {
+    notice_kind_.clear();
     notice_label_.set_label(text);
     notice_.set_message_type(error ? Gtk::MessageType::ERROR : Gtk::MessageType::WARNING);
     notice_.set_revealed(true);
@@ -608,6 +637,8 @@ void MainWindow::show_notice(const Glib::ustring& text, bool error)
 
 void MainWindow::hide_notice()
 {
+    notice_kind_.clear();
+    notice_label_.set_label("");  // a hidden banner keeps no stale words for screen readers
     notice_.set_revealed(false);
 }
 

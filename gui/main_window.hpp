@@ -19,7 +19,8 @@ public:
 
     // Connects to the Messenger's signals and fills the contact list; call before Messenger::start().
     void attach();
-    void open_conversation(const std::string& contact_id, std::int64_t focus_seq = 0);
+    // navigate: bring the conversation into view (on a folded window, instead of the contact list).
+    void open_conversation(const std::string& contact_id, std::int64_t focus_seq = 0, bool navigate = true);
     void show_toast(const Glib::ustring& text);
     void show_notice(const Glib::ustring& text, bool error);
     void hide_notice();
@@ -58,6 +59,8 @@ private:
     std::map<std::string, ContactRow*> rows_;      // owned by contacts_
     std::map<std::string, int> notified_;          // contact id -> messages in its notification
     bool updating_self_ = false;
+    // What the banner shows: a Notice::kind, "warning", or empty (any other text, or hidden).
+    std::string notice_kind_;
 
     GtkWidget* toasts_ = nullptr;     // AdwToastOverlay, child of this window
     GtkWidget* leaflet_ = nullptr;    // AdwLeaflet

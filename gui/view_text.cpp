@@ -171,13 +171,44 @@ std::string typing_text(const std::string& nick, const std::string& chat_state)
     return {};
 }
 
+std::string wrappable(const std::string& body, std::size_t max_run)
+{
+    if (max_run == 0 || body.size() <= max_run || !g_utf8_validate(body.data(), static_cast<gssize>(body.size()), nullptr))
+        return body;
+    std::string out;
+    out.reserve(body.size() + body.size() / max_run * 3);
+    std::size_t run = 0;
+    const char* p = body.data();
+    const char* end = p + body.size();
+    while (p < end) {
+        const char* next = g_utf8_next_char(p);
+        gunichar c = g_utf8_get_char(p);
+        if (g_unichar_isspace(c) || c == 0x200B) {
+            run = 0;
+        } else if (++run > max_run) {
+            out += "\u200B";
+            run = 1;
+        }
+        out.append(p, static_cast<std::size_t>(next - p));
+        p = next;
+    }
+    return out;
+}
+
 std::string notification_body(int count, const std::string& last_body)
 {
+    constexpr glong kMaxChars = 300;
+    std::string body = last_body;
+    if (g_utf8_validate(body.data(), static_cast<gssize>(body.size()), nullptr) &&
+        g_utf8_strlen(body.data(), static_cast<gssize>(body.size())) > kMaxChars) {
+        const char* cut = g_utf8_offset_to_pointer(body.data(), kMaxChars);
+        body = body.substr(0, static_cast<std::size_t>(cut - body.data())) + "…";
+    }
     if (count <= 1)
-        return last_body;
+        return body;
     std::unique_ptr<char, decltype(&g_free)> s(
         g_strdup_printf(ngettext("%d new message", "%d new messages", count), count), &g_free);
-    return std::string(s.get()) + "\n" + last_body;
+    return std::string(s.get()) + "\n" + body;
 }
 
 std::string notice_text(const core::Notice& n)
@@ -189,7 +220,8 @@ std::string notice_text(const core::Notice& n)
         return {};
     }
     if (n.kind == "storage")
-        return format(_("Chinwag cannot save your messages: %s. The disk may be full; free some space."), n.detail);
+        return format(_("Chinwag cannot save new messages (%s). Free some space on the disk; messages that could "
+                        "not be saved are sent again by their senders."), n.detail);
     if (n.kind == "renamed")
         return format(_("Your name was already taken on this network: %s."), n.detail);
     if (n.kind == "network")

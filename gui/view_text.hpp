@@ -33,7 +33,13 @@ bool same_day(std::int64_t a_ms, std::int64_t b_ms);
 std::string display_name(const core::PeerView& p);
 // "bob is typing…" / "bob stopped typing" / "" for XEP-0085 states.
 std::string typing_text(const std::string& nick, const std::string& chat_state);
-// Notification body for `count` unread messages, the last of which is `last_body`.
+// Message text for a label: the body, except that a run of more than `max_run` characters
+// without a space gets a zero-width space (U+200B) after every `max_run` of them. Pango 1.50
+// lays out one 40,000-character word for minutes (WORD_CHAR wrapping looks for a word break
+// again on each line), which froze the app; with break opportunities it takes milliseconds.
+std::string wrappable(const std::string& body, std::size_t max_run = 64);
+// Notification body for `count` unread messages, the last of which is `last_body` (shortened
+// to about 300 characters: a notification is a glance, the conversation has the rest).
 std::string notification_body(int count, const std::string& last_body);
 // Plain words for a service notice; empty when the notice needs no banner (e.g. recovered).
 std::string notice_text(const core::Notice& n);

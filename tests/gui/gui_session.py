@@ -413,8 +413,10 @@ def app_env(desk, build, src, home):
     # Under tools/sanitizer-check the GTK app keeps every memory check but LeakSanitizer:
     # fontconfig frees its caches only in FcFini(), which GTK never calls, and those stacks
     # end in libraries built without frame pointers, so they cannot be suppressed narrowly.
-    if os.environ.get("CHINWAG_UNDER_SANITIZERS") and "ASAN_OPTIONS" in env:
-        env["ASAN_OPTIONS"] = env["ASAN_OPTIONS"].replace("detect_leaks=1", "detect_leaks=0")
+    # The app inherits this process's environment (Host.command), so ASAN_OPTIONS comes from there.
+    asan = env.get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS"))
+    if os.environ.get("CHINWAG_UNDER_SANITIZERS") and asan:
+        env["ASAN_OPTIONS"] = asan.replace("detect_leaks=1", "detect_leaks=0")
     return env
 
 

@@ -2,7 +2,9 @@
 """The desktop integration files are valid: desktop-file-validate, appstreamcli
 validate --no-net, glib-compile-schemas --strict --dry-run, the D-Bus service
 names the app ID and runs it as a GApplication service, the icons are SVG, and
-the screenshot the metainfo references exists in data/screenshots/.
+the screenshot the metainfo references exists in data/screenshots/; `chinwag
+--help` and `--version` answer without a display (no DISPLAY, no
+WAYLAND_DISPLAY), exit 0, and --help lists --profile and --instance.
 Exits 77 when a validator is not installed."""
 
 import os
@@ -72,6 +74,28 @@ def main():
             check(svg.tag.endswith("svg"), f"{icon} is an SVG")
         except (OSError, ET.ParseError) as e:
             check(False, f"{icon} parses: {e}")
+
+    # The command line without a display: packaging scripts and `man`-less users run these.
+    gui = os.environ.get("CHINWAG_GUI") or os.path.join(BUILD, "chinwag")
+    if os.path.exists(gui):
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        env.update(LANGUAGE="C", LC_ALL="C.UTF-8")
+        # As in gui_session.app_env: the GTK app runs without LeakSanitizer under tools/sanitizer-check.
+        if env.get("CHINWAG_UNDER_SANITIZERS") and "ASAN_OPTIONS" in env:
+            env["ASAN_OPTIONS"] = env["ASAN_OPTIONS"].replace("detect_leaks=1", "detect_leaks=0")
+        for flag in ("--help", "-h"):
+            r = subprocess.run([gui, flag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60,
+                               env=env)
+            print(f"$ chinwag {flag} -> {r.returncode}\n{r.stdout.strip()}\n{r.stderr.strip()}")
+            check(r.returncode == 0, f"chinwag {flag} exits 0 without a display")
+            check("--profile=DIR" in r.stdout and "--instance=NAME" in r.stdout and "--version" in r.stdout,
+                  f"chinwag {flag} lists --profile, --instance and --version")
+            check("cannot open display" not in r.stderr, f"chinwag {flag} does not try to open a display")
+        r = subprocess.run([gui, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60,
+                           env=env)
+        check(r.returncode == 0 and r.stdout.startswith("chinwag "), f"chinwag --version without a display ({r.stdout.strip()!r})")
+    else:
+        check(False, f"the app {gui} was built")
     return 1 if failures else 0
 
 

@@ -65,8 +65,36 @@ START_TEST(test_notices_plain_words)
     ck_assert(notice_text({"discovery", "avahi-daemon is not running; waiting for it", true}).find("avahi-daemon") !=
               std::string::npos);
     ck_assert(notice_text({"discovery", "connected to avahi-daemon", false}).empty());
-    ck_assert(notice_text({"storage", "database or disk is full"}).find("disk may be full") != std::string::npos);
+    ck_assert(notice_text({"storage", "the disk is full", true}).find("Free some space") != std::string::npos);
+    ck_assert(notice_text({"storage", "the disk is full", true}).find("the disk is full") != std::string::npos);
     ck_assert(error_text(make_error("locked", "x")).find("already open") != std::string::npos);
+}
+END_TEST
+
+START_TEST(test_long_words_wrappable)
+{
+    EQ(wrappable("hello world"), "hello world");
+    EQ(wrappable("abcdefgh", 4), "abcd\u200Befgh");
+    EQ(wrappable("ab cdefgh ij", 4), "ab cdef\u200Bgh ij");
+    // Characters, not bytes: "ä" is two bytes.
+    EQ(wrappable("ääää\u00e4", 2), "ää\u200Bää\u200B\u00e4");
+    // A 40,000-character word gets a break opportunity every 64 characters; nothing is lost.
+    std::string word(40000, 'x');
+    std::string w = wrappable(word);
+    std::string back;
+    for (std::size_t i = 0; i < w.size();) {
+        if (w.compare(i, 3, "\u200B") == 0) {
+            i += 3;
+            continue;
+        }
+        back += w[i++];
+    }
+    ck_assert(back == word);
+    ck_assert_uint_eq(w.size(), word.size() + (40000 / 64 - (40000 % 64 == 0 ? 1 : 0)) * 3);
+    // A notification shows the start of a long message only.
+    std::string n = notification_body(1, word);
+    ck_assert_uint_lt(n.size(), 400);
+    ck_assert(n.find("…") != std::string::npos);
 }
 END_TEST
 
@@ -110,6 +138,7 @@ int main()
     tcase_add_test(tc, test_notifications_summarise);
     tcase_add_test(tc, test_notices_plain_words);
     tcase_add_test(tc, test_grouping);
+    tcase_add_test(tc, test_long_words_wrappable);
     tcase_add_test(tc, test_contact_summary);
     suite_add_tcase(s, tc);
     SRunner* r = srunner_create(s);

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""The real `chinwag` app on a narrow window, and the header and composer details.
+
+Host a runs the app (profile made with `chinwag-cli init`) under Xvfb with a
+private session bus; host b runs chinwag-cli as bob. Checks, in order:
+- wide (the default 960 px): the contact list and the conversation pane are on
+  the screen side by side, no Back button;
+- after a real resize to 400 px (xdotool windowsize) the leaflet folds: only
+  the contact list is on the screen;
+- clicking bob's row (real pointer) shows only the conversation, with a button
+  named "Back"; screenshot narrow.png;
+- in the composer, Shift+Enter makes a new line and Enter sends: bob receives
+  one message of two lines;
+- "Back" (real pointer) returns to the list; a message from bob then raises a
+  notification (the conversation is not in view although it is the open one),
+  and opening the conversation again withdraws it (CloseNotification);
+- the own status message in the header is edited in place (click, type, Enter)
+  and bob's CLI sees it (peerChanged message); the own presence drop-down set to
+  Away with the keyboard reaches bob too (peerChanged status "away");
+- resized back to 1000 px, both panes are on the screen again and Back is gone.
+"""
+
+import os
+import subprocess
+import sys
+
+try:
+    import pyatspi  # noqa: F401
+except ImportError:
+    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
+        os.environ["CHINWAG_GUI_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
+
+from testbed import Lan, Skip, cli_path, log, main, run_until, skip_unless_root, start_cli  # noqa: E402
+from gui_session import (Desktop, app_env, center, check, dump, extents, find_all, find_app,  # noqa: E402
+                         name_of, role_of, row_named, showing, skip_unless_desktop_tools, text_of,
+                         unnamed_buttons, wait_for, wait_row)
+
+_state = {}
+
+
+def test():
+    skip_unless_root()
+    skip_unless_desktop_tools()
+    gui = os.environ.get("CHINWAG_GUI")
+    build = os.environ.get("CHINWAG_BUILDDIR")
+    src = os.environ.get("CHINWAG_SRCDIR")
+    if not gui or not build or not src:
+        raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
+    shots = os.path.join(build, "tests", "gui", "screenshots")
+    with Lan(("a", "b")) as lan:
+        with Desktop(lan.path("desktop")) as desk:
+            app_log = lan.path("chinwag-app.stderr")
+            _state.update(procs=[])
+            try:
+                run(lan, desk, gui, build, src, shots, app_log)
+            except BaseException:
+                for p in _state["procs"]:
+                    p.dump_logs()
+                if "app" in _state:
+                    print("----- accessibility tree of the app:\n" + dump(_state["app"])[:30000], flush=True)
+                    try:
+                        desk.screenshot(os.path.join(shots, "failure-narrow.png"), settle=0)
+                    except Exception:
+                        pass
+                print(f"----- app stderr:\n{open(app_log, errors='replace').read()[-6000:]}", flush=True)
+                raise
+            finally:
+                if "proc" in _state and _state["proc"].poll() is None:
+                    _state["proc"].kill()
+
+
+def window_size(desk):
+    r = desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$", "getwindowgeometry", "--shell")
+    vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
+    return int(vals.get("WIDTH", 0)), int(vals.get("HEIGHT", 0))
+
+
+def resize(desk, width, height):
+    desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$", "windowsize", width, height)
+    check(run_until(lambda: window_size(desk) == (width, height), 10), f"the window is {width} x {height} "
+                                                                       f"({window_size(desk)})")
+
+
+def _key(node):
+    return (role_of(node), name_of(node), extents(node))
+
+
+def hit(app, x, y):
+    """The innermost accessible GTK picks at window point (x, y): what a click there reaches."""
+    import pyatspi
+    frame = one(app, lambda n: role_of(n) == "frame" and name_of(n) == "Chinwag")
+    node, last = frame, None
+    for _ in range(60):
+        try:
+            child = node.queryComponent().getAccessibleAtPoint(int(x), int(y), pyatspi.WINDOW_COORDS)
+        except Exception:
+            break
+        if child is None or _key(child) == _key(node):
+            break
+        last = node = child
+    return last
+
+
+def on_screen(node, app):
+    """What the user sees, by a hit test at the middle of `node`: GTK 4.8 keeps a folded
+    leaflet's hidden pane in the accessibility tree, VISIBLE and with stale extents inside the
+    window, so neither states nor extents tell; GTK's picking (GetAccessibleAtPoint) does."""
+    if node is None or not showing(node):
+        return False
+    e = extents(node)
+    if not e or e[2] <= 0 or e[3] <= 0:
+        return False
+    h = hit(app, e[0] + e[2] / 2, e[1] + e[3] / 2)
+    want = _key(node)
+    for _ in range(60):
+        if h is None:
+            return False
+        if _key(h) == want:
+            return True
+        try:
+            h = h.parent
+        except Exception:
+            return False
+    return False
+
+
+def one(app, predicate):
+    hits = find_all(app, predicate)
+    return hits[0] if hits else None
+
+
+def contacts(app):
+    return one(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts")
+
+
+def composer(app):
+    return one(app, lambda n: role_of(n) == "text" and name_of(n) == "Message")
+
+
+def empty_page(app):
+    return one(app, lambda n: role_of(n) == "label" and name_of(n) == "No Conversation Selected")
+
+
+def back_button(app):
+    return one(app, lambda n: role_of(n) == "push button" and name_of(n) == "Back")
+
+
+def wait_screen(desk, what, predicate, timeout=10):
+    check(run_until(predicate, timeout, interval=0.3), what)
+
+
+def click_node(desk, node):
+    x, y = center(node, desk.window_origin("Chinwag"))
+    desk.click(x, y)
+
+
+def run(lan, desk, gui, build, src, shots, app_log):
+    cli = cli_path()
+    profile = lan.path("profiles", "alice")
+    os.makedirs(profile)
+    r = lan["a"].run([cli, "--profile", profile, "init", "--nick", "alice"], timeout=60)
+    check(r.returncode == 0, "chinwag-cli init made alice's profile")
+    bob = start_cli(lan["b"], lan.path("profiles", "bob"), "bob", extra_args=["--instance", "bob@cw-b"])
+    _state["procs"].append(bob)
+    env = app_env(desk, build, src, lan.path("home"))
+    proc = lan["a"].popen([gui, "--profile", profile, "--instance", "alice@cw-a"], env=env,
+                          stdout=subprocess.DEVNULL, stderr=open(app_log, "w"))
+    _state["proc"] = proc
+    app = find_app(proc.pid, timeout=30)
+    _state["app"] = app
+
+    wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts", 20, "the main window's contact list")
+    wait_row(app, "bob", lambda s: "Available" in s, 20, "bob is listed")
+    check(run_until(lambda: any(p.get("instance") == "alice@cw-a" and p.get("online")
+                                for p in bob.call("listPeers")), 15, interval=0.2), "bob's CLI sees the app")
+
+    # -- wide: two panes
+    check(run_until(lambda: window_size(desk)[0] >= 700, 10), f"the window starts wide ({window_size(desk)})")
+    wait_screen(desk, "wide: the contact list and the empty conversation pane are side by side",
+                lambda: on_screen(contacts(app), app) and on_screen(empty_page(app), app))
+    check(not showing(back_button(app)), "wide: no Back button")
+
+    # -- narrow: one pane
+    resize(desk, 400, 700)
+    wait_screen(desk, "narrow: the contact list is on the screen, the conversation pane is not",
+                lambda: on_screen(contacts(app), app) and not on_screen(empty_page(app), app))
+    click_node(desk, row_named(app, "bob"))
+    wait_screen(desk, "narrow: clicking bob shows his conversation alone",
+                lambda: on_screen(composer(app), app) and not on_screen(contacts(app), app))
+    check(showing(back_button(app)), "narrow: the conversation has a button named \"Back\"")
+    check(not unnamed_buttons(app), f"narrow: every control has a clean accessible name ({unnamed_buttons(app)})")
+
+    # -- Shift+Enter: a new line; Enter sends
+    click_node(desk, composer(app))
+    desk.type_text("first line")
+    desk.key("shift+Return")
+    desk.type_text("second line")
+    check(run_until(lambda: text_of(composer(app)) == "first line\nsecond line", 10),
+          f"Shift+Enter makes a new line in the composer ({text_of(composer(app))!r})")
+    desk.key("Return")
+    got = bob.wait_notification("message", lambda p: "first line" in p.get("body", ""), timeout=20)
+    check(got.get("body") == "first line\nsecond line", f"Enter sends both lines as one message ({got.get('body')!r})")
+    wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == "first line\nsecond line", 10,
+             "the two-line message is shown in the conversation")
+    desk.screenshot(os.path.join(shots, "narrow.png"), window="Chinwag")
+
+    # -- Back to the list; a message now raises a notification, reading it withdraws it
+    click_node(desk, back_button(app))
+    wait_screen(desk, "\"Back\" returns to the contact list",
+                lambda: on_screen(contacts(app), app) and not on_screen(composer(app), app))
+    hello = "bob writes while alice looks at the list"
+    before = len(desk.notification_calls("Notify"))
+    bob.call("send", {"to": "alice@cw-a", "body": hello})
+    check(run_until(lambda: any(hello in b for b in desk.notification_calls("Notify")[before:]), 20),
+          "narrow, on the list: bob's message raises a notification (his conversation is not in view)")
+    wait_row(app, "bob", lambda s: "1 unread" in s, 10, "bob's row counts 1 unread")
+    closed = len(desk.notification_calls("CloseNotification"))
+    click_node(desk, row_named(app, "bob"))
+    wait_screen(desk, "bob's conversation is shown again",
+                lambda: on_screen(composer(app), app) and not on_screen(contacts(app), app))
+    wait_row(app, "bob", lambda s: "unread" not in s, 10, "reading it clears the unread count")
+    check(run_until(lambda: len(desk.notification_calls("CloseNotification")) > closed, 10),
+          "reading it withdraws the notification (CloseNotification)")
+    click_node(desk, back_button(app))
+    wait_screen(desk, "back on the list", lambda: on_screen(contacts(app), app))
+
+    # -- own status message, edited in place in the header
+    status = wait_for(app, lambda n: name_of(n) == "Status message" and showing(n), 10, "the status message label")
+    click_node(desk, status)
+    # GTK 4.8 does not tell AT-SPI about the entry the label turns into: bob's CLI tells.
+    desk.key("ctrl+a")
+    desk.type_text("lunch until 2")
+    desk.key("Return")
+    got = bob.wait_notification("peerChanged", lambda p: p.get("instance") == "alice@cw-a"
+                                and p.get("message") == "lunch until 2", timeout=20)
+    log(f"ok: bob's CLI sees the new status message ({got.get('message')!r}, status {got.get('status')!r})")
+    wait_for(app, lambda n: name_of(n) == "Status message" and "lunch until 2" in text_of(n) + name_of(n)
+             or (role_of(n) == "label" and name_of(n) == "lunch until 2"), 10,
+             "the header shows the new status message")
+
+    # -- own presence: Away with the keyboard
+    presence = wait_for(app, lambda n: name_of(n) == "Your presence" and role_of(n) in ("push button", "toggle button")
+                        and on_screen(n, app), 10, "the presence drop-down")
+    click_node(desk, presence)
+    check(run_until(lambda: bool(find_all(app, lambda n: role_of(n) == "label" and name_of(n) == "Away"
+                                          and showing(n))), 10), "the presence list opens")
+    desk.key("Down")
+    desk.key("Return")
+    got = bob.wait_notification("peerChanged", lambda p: p.get("instance") == "alice@cw-a"
+                                and p.get("status") == "away", timeout=20)
+    check(got.get("message") == "lunch until 2", "bob's CLI sees alice Away, status message kept")
+
+    # -- wide again
+    resize(desk, 1000, 700)
+    wait_screen(desk, "wide again: the contact list and the conversation side by side",
+                lambda: on_screen(contacts(app), app) and on_screen(composer(app), app))
+    check(run_until(lambda: not showing(back_button(app)), 5), "wide again: no Back button")
+    check(proc.poll() is None, "the app is still running")
+    proc.terminate()
+    proc.wait(15)
+
+
+if __name__ == "__main__":
+    main(test)
