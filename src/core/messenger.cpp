@@ -152,6 +152,7 @@ public:
     void warn(std::string kind, std::string peer, std::string detail);
     void notice(std::string kind, std::string detail, bool problem);
     void storage_failed(const Error& error);
+    void storage_ok();  // after a failure: tells the user that saving works again
 
     Messenger& outer_;
     std::unique_ptr<Profile> profile_;
@@ -175,6 +176,7 @@ public:
     guint cleanup_ = 0;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that may outlive us
     bool started_ = false;
+    bool storage_failing_ = false;
 };
 
 // ---- start-up and presence ----
@@ -523,6 +525,8 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
     m.secure = slot->stream->is_secure();
     m.verified = contact && contact->trust == Trust::Verified;
     auto inserted = messages_.insert_incoming(m);
+    if (inserted)
+        storage_ok();
     if (!inserted) {
         // No receipt: the sender keeps it. It never resends on the stream it already wrote
         // it to, so close that stream: the sender reconnects with its retry back-off and
@@ -776,8 +780,18 @@ void Messenger::Impl::notice(std::string kind, std::string detail, bool problem)
 
 void Messenger::Impl::storage_failed(const Error& error)
 {
+    storage_failing_ = true;
     log::error("storage", error.message);
     notice("storage", error.message, true);
+}
+
+void Messenger::Impl::storage_ok()
+{
+    if (!storage_failing_)
+        return;
+    storage_failing_ = false;
+    log::info("storage", "messages are being saved again");
+    notice("storage", "messages are being saved again", false);
 }
 
 // ---- the facade ----
@@ -880,6 +894,7 @@ Result<Message> Messenger::send(const std::string& peer_ref, const std::string& 
         impl_->storage_failed(stored.error());
         return stored.error();
     }
+    impl_->storage_ok();
     message_state_.emit(*stored);
     if (impl_->started_)
         impl_->send_new(*stored);

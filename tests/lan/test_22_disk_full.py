@@ -110,6 +110,9 @@ def run(mnt, clis):
     check(got == bodies, f"bob's history holds each exactly once, in order ({[b[:2] for b in got]})")
     check(sum(1 for n in bob.notifications("message") if n.get("body") in bodies) == N,
           "bob was notified once per message")
+    recovered = [n for n in bob.notifications("notice")[notices0:]
+                 if (n or {}).get("kind") == "storage" and n.get("problem") is False]
+    check(len(recovered) == 1, f"bob says once that saving works again ({recovered})")
     mid = bob.call("send", {"to": fa, "body": "disk is fine again"})["id"]
     check(wait_state(bob, mid, "delivered", 15), "bob -> alice works")
     for p in (alice, bob):
