@@ -299,6 +299,7 @@ void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
     if (auto old = online_.find(ann.instance); old != online_.end() && old->second.contact_id != id) {
         std::string gone = old->second.contact_id;
         online_.erase(old);
+        unproven_.erase(ann.instance);  // a new key gets its own chance to prove itself
         emit_peer(gone);
         outer_.peer_gone_.emit(gone);
     }
