@@ -211,26 +211,9 @@ std::vector<model::Message> MessageStore::search(std::string_view text, int limi
     if (limit <= 0) return {};
     const std::string match = fts_query(text);
     if (match.empty()) return {};
-    std::vector<model::Message> out;
-    auto st = db_.prepare(std::string("SELECT ") + kColumns +
-                              " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid "
-                              "WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC LIMIT ?2",
-                          kSubject);
-    if (!st) {
-        log::error(kComponent, "search failed: " + st.error().message);
-        return out;
-    }
-    st->bind(1, match).bind(2, std::int64_t{limit});
-    for (;;) {
-        auto row = st->step();
-        if (!row) {
-            log::error(kComponent, "search failed: " + row.error().message);
-            break;
-        }
-        if (!*row) break;
-        out.push_back(read_message(*st));
-    }
-    return out;
+    return query("JOIN messages_fts ON messages_fts.rowid = m.seq "
+                 "WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC LIMIT ?2",
+                 [&](Statement& st) { st.bind(1, match).bind(2, std::int64_t{limit}); });
 }
 
 int MessageStore::unread_count(std::string_view contact_id)
