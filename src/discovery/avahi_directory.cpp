@@ -385,9 +385,19 @@ void AvahiDirectory::register_service(AvahiClient* c)
 void AvahiDirectory::rename_after_collision()
 {
     const std::string old_name = published_name_;
-    char* alt = avahi_alternative_service_name(old_name.c_str());
-    published_name_ = alt ? alt : old_name + " #2";
-    avahi_free(alt);
+    // First try a name that differs from anyone else's: the requested name plus the start of
+    // our key's fingerprint. Two peers that collided at the same moment would otherwise both
+    // take avahi_alternative_service_name()'s "#2", collide again, and go on in lockstep
+    // (seen on the testbed: #2 ... #15 on both sides). Only if that name is taken too (the
+    // same key published twice) fall back to avahi's numbered alternatives.
+    const std::string tagged = requested_name_ + " (" + record_.fingerprint.substr(0, 4) + ")";
+    if (record_.fingerprint.size() >= 4 && old_name != tagged && old_name.rfind(tagged, 0) != 0) {
+        published_name_ = tagged;
+    } else {
+        char* alt = avahi_alternative_service_name(old_name.c_str());
+        published_name_ = alt ? alt : old_name + " #2";
+        avahi_free(alt);
+    }
     log::warning(kLog, "name '" + printable(old_name) + "' is taken on the LAN; now '" +
                            printable(published_name_) + "'");
     signal_name_changed_.emit(old_name, published_name_);
