@@ -385,6 +385,12 @@ void Console::do_who()
     std::string out;
     for (const auto& p : peers) {
         out += "  " + display_name(p) + "  ";
+        // What the peer chose to publish (XEP-0174 1st/last/email), if anything.
+        std::string real = p.first_name + (p.first_name.empty() || p.last_name.empty() ? "" : " ") + p.last_name;
+        if (!p.email.empty())
+            real += (real.empty() ? "<" : " <") + p.email + ">";
+        if (!real.empty())
+            out += "(" + printable(real) + ")  ";
         out += p.online ? status_words(p.status, p.message) : std::string(_("offline"));
         out += "  [" + trust_words(p.trust) + "]";
         if (p.unread > 0)

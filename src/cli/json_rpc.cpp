@@ -441,6 +441,10 @@ NodePtr peer_json(const core::PeerView& p)
     json_object_set_boolean_member(o.get(), "online", p.online);
     json_object_set_boolean_member(o.get(), "secure", p.secure);
     json_object_set_int_member(o.get(), "unread", p.unread);
+    // Only what the peer publishes (XEP-0174 §3.5 1st, last, email); "" when it does not.
+    set_string(o.get(), "firstName", p.first_name);
+    set_string(o.get(), "lastName", p.last_name);
+    set_string(o.get(), "email", p.email);
     return wrap(std::move(o));
 }
 

@@ -501,9 +501,16 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
         auto out = messages_.find_outgoing(in.id);
         auto next = out ? sync::next_state(out->state, sync::OutboxEvent::Rejected) : std::nullopt;
         if (next && out->contact_id == id) {
+            // RFC 6121 §5.2.2 / RFC 6120 §8.3: the peer bounced this message. It is not retried:
+            // the user sees why and may send it again.
+            const std::string reason =
+                in.error ? xmpp::describe(*in.error) : std::string("the peer rejected it");
+            if (auto set = messages_.set_state(out->id, *next, reason); !set)
+                return storage_failed(set.error());
             out->state = *next;
-            out->failure_reason = "the peer rejected the message";
-            messages_.set_state(out->id, out->state, out->failure_reason);
+            out->failure_reason = reason;
+            slot->sent_ids.erase(out->id);
+            log::info("messages", "message " + out->id + " was rejected: " + reason);
             outer_.message_state_.emit(*out);
         }
         return;

@@ -34,7 +34,84 @@ Element message(std::string_view id, std::string_view from, std::string_view to,
     return m;
 }
 
+StanzaError read_error(const Element& err)
+{
+    StanzaError e;
+    e.type = err.attr("type");
+    bool have_condition = false;
+    for (const Element* c : err.children()) {
+        if (c->ns() != ns_stanza_errors)
+            continue;  // RFC 6120 §8.3.4: application-specific conditions
+        if (c->name() == "text")
+            e.text = c->text();
+        else if (!have_condition) {
+            e.condition = c->name();
+            have_condition = true;
+        }
+    }
+    return e;
+}
+
+// The peer's words, safe to show on one line: no control characters, at most `max` code
+// points (cut on a UTF-8 boundary), whitespace runs folded.
+std::string one_line(std::string_view text, std::size_t max)
+{
+    std::string out;
+    std::size_t points = 0;
+    bool space = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char ch = static_cast<unsigned char>(text[i]);
+        if (ch < 0x20 || ch == 0x7f || ch == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        if ((ch & 0xc0) != 0x80) {  // a new code point starts
+            if (points + (space ? 1 : 0) >= max) {
+                out += "…";
+                return out;
+            }
+            if (space) {
+                out += ' ';
+                ++points;
+                space = false;
+            }
+            ++points;
+        }
+        out += static_cast<char>(ch);
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string describe(const StanzaError& e)
+{
+    // RFC 6120 §8.3.3: the defined conditions a chat peer plausibly sends for a message.
+    static const std::pair<std::string_view, std::string_view> plain[] = {
+        {"service-unavailable", "the peer does not accept messages"},
+        {"feature-not-implemented", "the peer does not accept messages"},
+        {"recipient-unavailable", "the recipient is not available"},
+        {"item-not-found", "the recipient is not there"},
+        {"remote-server-not-found", "the recipient is not there"},
+        {"forbidden", "the peer refused it"},
+        {"not-allowed", "the peer refused it"},
+        {"not-authorized", "the peer refused it"},
+        {"not-acceptable", "the peer refused it"},
+        {"policy-violation", "the peer refused it"},
+        {"resource-constraint", "the peer is too busy"},
+        {"bad-request", "the peer could not read it"},
+        {"jid-malformed", "the peer could not read it"},
+        {"internal-server-error", "the peer had an internal error"},
+    };
+    std::string what = "the peer rejected it";
+    for (const auto& [condition, words] : plain)
+        if (condition == e.condition)
+            what = words;
+    std::string out = what + " (" + one_line(e.condition, 40) + ")";
+    if (std::string text = one_line(e.text, 200); !text.empty())
+        out += ": \u201c" + text + "\u201d";
+    return out;
+}
 
 Element chat_message(std::string_view id, std::string_view from, std::string_view to,
                      std::string_view body)
@@ -97,6 +174,8 @@ std::optional<IncomingMessage> read_message(const Element& e)
                 m.received_id = c->has_attr("id") ? c->attr("id") : m.id;
         } else if (c->ns() == ns_chatstates && is_chat_state(c->name()) && !m.chat_state) {
             m.chat_state = c->name();
+        } else if (m.type == "error" && c->name() == "error" && c->ns() == e.ns() && !m.error) {
+            m.error = read_error(*c);
         }
     }
     return m;

@@ -55,12 +55,24 @@ Element receipt(std::string_view from, std::string_view to, std::string_view ack
 // (anything else is sent as "active").
 Element chat_state(std::string_view from, std::string_view to, std::string_view state);
 
+// RFC 6120 §8.3.2: <error type=...><condition xmlns=stanzas/><text xmlns=stanzas>..</text></error>
+struct StanzaError {
+    std::string type;                              // cancel, continue, modify, auth, wait
+    std::string condition = "undefined-condition"; // if the peer sent none
+    std::string text;                              // the peer's own words, may be empty
+};
+// What went wrong, in plain words for the user: "the peer does not accept messages
+// (service-unavailable): 'I only talk to friends'". The peer's text is cut to 200 characters
+// and stripped of control characters.
+std::string describe(const StanzaError& e);
+
 struct IncomingMessage {
     std::string id, from, to, type;      // type defaults to "normal" (RFC 6121 §5.2.2)
     std::optional<std::string> body;      // the body without xml:lang, else the first
     bool receipt_requested = false;
     std::optional<std::string> received_id;
     std::optional<std::string> chat_state;
+    std::optional<StanzaError> error;     // for type='error' (RFC 6120 §8.3), if it has <error>
 };
 // nullopt if `e` is not a jabber:client message, or if its body holds characters XML 1.0
 // cannot carry (the parser already refuses those; this guards elements built elsewhere).

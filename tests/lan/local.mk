@@ -1,6 +1,6 @@
 # Integration tests on a simulated LAN of network namespaces (root only; they
 # exit 77 otherwise). Recipe: docs in testbed.py.
-dist_check_SCRIPTS += tests/lan/testbed.py tests/lan/finch_peer.py
+dist_check_SCRIPTS += tests/lan/testbed.py tests/lan/finch_peer.py tests/lan/refusing_peer.py
 TESTS += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
 EXTRA_DIST += tests/lan/test_00_testbed.py tests/lan/test_01_finch_avahi.py
 TESTS += tests/lan/test_02_cli_commands.py
@@ -21,3 +21,5 @@ TESTS += tests/lan/test_22_disk_full.py tests/lan/test_23_flood_latency.py
 EXTRA_DIST += tests/lan/test_22_disk_full.py tests/lan/test_23_flood_latency.py
 TESTS += tests/lan/test_19_key_not_proven.py
 EXTRA_DIST += tests/lan/test_19_key_not_proven.py
+TESTS += tests/lan/test_24_message_refused.py
+EXTRA_DIST += tests/lan/test_24_message_refused.py

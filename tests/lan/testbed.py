@@ -833,9 +833,16 @@ class AvahiBrowser:
         return run_until(lambda: self.removed(name, since), timeout)
 
     def names(self):
-        """Names currently resolved (on any protocol)."""
-        return sorted({ev["name"] for ev in self.snapshot()
-                       if self.resolved(ev["name"])})
+        """Names avahi's browser still lists on some (interface, protocol).
+
+        Per (interface, protocol): a goodbye heard on IPv6 does not remove the IPv4 entry,
+        and a name whose resolve failed under load is still listed (a "+" without "=").
+        """
+        last = {}
+        for ev in self.snapshot():
+            if ev["event"] in "+-":
+                last[(ev["name"], ev["iface"], ev["proto"])] = ev["event"]
+        return sorted({name for (name, _, _), e in last.items() if e == "+"})
 
     def stop(self):
         if self.proc.poll() is None:

@@ -144,6 +144,8 @@ core::PeerView sample_peer()
     p.secure = true;
     p.unread = 3;
     p.chat_state = "composing";
+    p.first_name = "Bob";
+    p.email = "bob@example.org";
     return p;
 }
 
@@ -430,7 +432,7 @@ START_TEST(test_notifications)
     {
         Parsed p(rpc::peer_changed_notification(sample_peer()));
         JsonObject* o = notification_params(p, "peerChanged");
-        ck_assert_int_eq(member_count(o), 10);
+        ck_assert_int_eq(member_count(o), 13);
         ck_assert_std_eq(str(o, "id").c_str(), std::string(64, 'b').c_str());
         ck_assert_std_eq(str(o, "instance").c_str(), "bob@lab");
         ck_assert_std_eq(str(o, "nick").c_str(), "Bob");
@@ -441,6 +443,9 @@ START_TEST(test_notifications)
         ck_assert(boolean(o, "online"));
         ck_assert(boolean(o, "secure"));
         ck_assert_int_eq(integer(o, "unread"), 3);
+        ck_assert_std_eq(str(o, "firstName").c_str(), "Bob");
+        ck_assert_std_eq(str(o, "lastName").c_str(), "");  // not published
+        ck_assert_std_eq(str(o, "email").c_str(), "bob@example.org");
     }
     {
         Parsed p(rpc::peer_gone_notification("legacy:x@y"));

@@ -4,6 +4,7 @@
 #include "xmpp/stanzas.hpp"
 #include "xmpp/stream_parser.hpp"
 
+#include <glib.h>
 #include <malloc.h>
 
 #include <chrono>
@@ -638,6 +639,52 @@ START_TEST(message_builders)
 }
 END_TEST
 
+// RFC 6120 §8.3: a bounced message carries the condition and maybe the peer's words; the
+// user sees both in plain words, on one line, bounded.
+START_TEST(message_errors)
+{
+    auto ev = parse_all(header +
+                        "<message type='error' id='m-9' from='rex@cw-c'><body>hi</body>"
+                        "<error type='cancel'><service-unavailable "
+                        "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text "
+                        "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>I only\n\ttalk to "
+                        "friends</text><x xmlns='urn:app'/></error></message>");
+    auto m = read_message(stanza(ev, 1));
+    ck_assert(m.has_value() && m->error.has_value());
+    EXPECT_STR(m->id.c_str(), "m-9");
+    EXPECT_STR(m->error->type.c_str(), "cancel");
+    EXPECT_STR(m->error->condition.c_str(), "service-unavailable");
+    EXPECT_STR(describe(*m->error).c_str(),
+               "the peer does not accept messages (service-unavailable): \u201cI only talk to friends\u201d");
+
+    // No condition, no text: still a reason.
+    auto bare = parse_all(header + "<message type='error' id='m-10'><error type='wait'/></message>");
+    auto b = read_message(stanza(bare, 1));
+    ck_assert(b->error.has_value());
+    EXPECT_STR(describe(*b->error).c_str(), "the peer rejected it (undefined-condition)");
+    // type='error' without <error>, and <error> on a chat message: no error read.
+    ck_assert(!read_message(stanza(parse_all(header + "<message type='error' id='x'/>"), 1))->error);
+    ck_assert(!read_message(stanza(parse_all(header + "<message type='chat'><error type='cancel'/>"
+                                                      "</message>"), 1))->error);
+
+    // A long text is cut on a character boundary, control characters go.
+    StanzaError e;
+    e.condition = "policy-violation";
+    e.text = std::string(150, 'a') + "\x01\x7f" + std::string(100, 'b') + "\u00e9\u00e9\u00e9";
+    std::string d = describe(e);
+    ck_assert(d.rfind("the peer refused it (policy-violation): \u201c", 0) == 0);
+    ck_assert_msg(d.find('\x01') == std::string::npos && d.find('\x7f') == std::string::npos, "%s", d.c_str());
+    ck_assert_msg(d.find("\u2026\u201d") != std::string::npos, "cut with an ellipsis: %s", d.c_str());
+    ck_assert(g_utf8_validate(d.c_str(), -1, nullptr));
+    StanzaError accents;
+    accents.condition = "x";
+    accents.text = std::string(199, 'a') + "\u00e9\u00e9";
+    std::string da = describe(accents);
+    ck_assert_msg(g_utf8_validate(da.c_str(), -1, nullptr), "%s", da.c_str());
+    ck_assert(da.find("a\u00e9\u2026") != std::string::npos);
+}
+END_TEST
+
 START_TEST(iq_builders)
 {
     Element pg = ping("p-1", "alice@lab-3", "bob@lab-4");
@@ -693,6 +740,7 @@ int main()
     TCase* stanzas = tcase_create("stanzas");
     tcase_add_test(stanzas, stream_builders);
     tcase_add_test(stanzas, message_builders);
+    tcase_add_test(stanzas, message_errors);
     tcase_add_test(stanzas, iq_builders);
     suite_add_tcase(s, stanzas);
     SRunner* runner = srunner_create(s);
