@@ -165,6 +165,7 @@ template <class W>
 W* Application::own_window(W* window)
 {
     add_window(*window);
+    window->set_hide_on_close(true);  // destroying would skip "hide" and so the delete below
     window->signal_hide().connect([this, window] {
         if (pending_window_ == window)
             pending_window_ = nullptr;

@@ -32,6 +32,11 @@ public:
         body.set_max_width_chars(60);
         meta.add_css_class("meta");
         meta.set_xalign(1);
+        // A failure reason can be long (the peer's own words): wrap it, or its one-line width
+        // becomes the pane's minimum and the window folds to one pane.
+        meta.set_wrap(true);
+        meta.set_wrap_mode(Pango::WrapMode::WORD_CHAR);
+        meta.set_max_width_chars(60);
         bubble.append(body);
         bubble.append(meta);
         append(bubble);

@@ -12,10 +12,23 @@ namespace {
 Gtk::Window* new_window(const Glib::ustring& title, Gtk::HeaderBar*& header)
 {
     auto* w = new Gtk::Window();
+    // Closing (Escape, the title bar's X) must hide, not destroy: gtk_window_destroy() does not
+    // emit "hide", so the handlers that delete the wrapper and disconnect from the core would
+    // never run, and a later peer change would reach a disposed dialog.
+    w->set_hide_on_close(true);
     w->set_title(title);
     header = Gtk::make_managed<Gtk::HeaderBar>();
     w->set_titlebar(*header);
     return w;
+}
+
+// A dialog closes on Escape, as GNOME's dialogs do (HIG); plain Gtk::Window has no such binding.
+void close_on_escape(Gtk::Window& w)
+{
+    auto keys = Gtk::ShortcutController::create();
+    keys->add_shortcut(Gtk::Shortcut::create(Gtk::KeyvalTrigger::create(GDK_KEY_Escape),
+                                             Gtk::NamedAction::create("window.close")));
+    w.add_controller(keys);
 }
 
 Gtk::Label* label(const Glib::ustring& text, const char* css = nullptr)
@@ -191,6 +204,7 @@ Gtk::Window* verification_dialog(Gtk::Window& parent, core::Messenger& messenger
     w->set_modal(true);
     w->set_destroy_with_parent(true);
     w->set_default_size(480, -1);
+    close_on_escape(*w);
     w->signal_hide().connect([w] { Glib::signal_idle().connect_once([w] { delete w; }); });
 
     auto* box = Gtk::make_managed<Gtk::Box>(Gtk::Orientation::VERTICAL, 12);
@@ -439,6 +453,7 @@ Gtk::Window* shortcuts_window(Gtk::Window* parent)
     auto* w = builder->get_widget<Gtk::ShortcutsWindow>("shortcuts");
     if (parent)
         w->set_transient_for(*parent);
+    w->set_hide_on_close(true);  // see new_window()
     w->signal_hide().connect([w] { Glib::signal_idle().connect_once([w] { delete w; }); });
     return w;
 }

@@ -11,10 +11,19 @@ to give them real X input (xdotool). Recipe: reference/headless-desktop.md.
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
-from testbed import Skip, TestbedError, log, run_until
+try:
+    import pyatspi  # noqa: F401  (only: is it importable?)
+except ImportError:
+    # python3-pyatspi is installed for Debian's interpreter; a pyenv python3 may not see it.
+    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
+        os.environ["CHINWAG_GUI_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
+
+from testbed import Lan, Skip, TestbedError, log, run_until, skip_unless_root, start_cli
 
 SESSION_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -446,3 +455,132 @@ def unnamed_buttons(app):
 
 def button_names(app):
     return sorted({(role_of(n), name_of(n)) for n in find_all(app, lambda n: role_of(n) in BUTTON_ROLES and showing(n))})
+
+
+# ---------------------------------------------------------------- one GUI test's world
+
+class GuiSession:
+    """One GUI test's world: a simulated LAN, a headless desktop on it, the apps and CLIs the
+    test starts, and on failure everything needed to see why. Owns the Lan and the Desktop.
+
+        with GuiSession(("a", "b"), "narrow") as s:
+            proc, app = s.start_app(profile)
+            bob = s.start_cli("b", "bob", "bob@cw-b")
+
+    Needs root and the desktop tools (skips otherwise) and the paths `make check` exports
+    (CHINWAG_GUI, CHINWAG_BUILDDIR, CHINWAG_SRCDIR). On an exception in the body it prints the
+    CLIs' stderr and the avahi logs, the last app's accessibility tree, the tail of every app's
+    stderr, and writes screenshots/failure-TAG.png. Apps still running are killed at the end,
+    then the callbacks given to at_exit() run (last first), then the desktop and the LAN go.
+    """
+
+    def __init__(self, hosts, tag, width=1200, height=760, tree_chars=30000):
+        self.hosts, self.tag, self.size, self.tree_chars = tuple(hosts), tag, (width, height), tree_chars
+        self.app = None
+        self._procs, self._apps, self._logs, self._cleanups = [], [], [], []
+
+    def __enter__(self):
+        skip_unless_root()
+        skip_unless_desktop_tools()
+        self.gui = os.environ.get("CHINWAG_GUI")
+        self.build = os.environ.get("CHINWAG_BUILDDIR")
+        self.src = os.environ.get("CHINWAG_SRCDIR")
+        if not self.gui or not self.build or not self.src:
+            raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
+        self.shots = os.path.join(self.build, "tests", "gui", "screenshots")
+        self._lan = Lan(self.hosts)
+        self.lan = self._lan.__enter__()
+        try:
+            self.desk = Desktop(self.lan.path("desktop"), width=self.size[0], height=self.size[1])
+        except BaseException:
+            self._lan.__exit__(*sys.exc_info())
+            raise
+        # The app's environment; a test may change it before starting the next app.
+        self.env = app_env(self.desk, self.build, self.src, self.lan.path("home"))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is not None and not issubclass(exc_type, Skip):
+                self._report()
+        finally:
+            try:
+                for p in self._apps:
+                    if p.poll() is None:
+                        p.kill()
+                        try:
+                            p.wait(15)
+                        except subprocess.TimeoutExpired:
+                            pass
+                for fn in reversed(self._cleanups):
+                    try:
+                        fn()
+                    except Exception as e:  # the other cleanups still run
+                        log(f"cleanup {getattr(fn, '__name__', fn)} failed: {e}")
+            finally:
+                self.desk.close()
+                self._lan.__exit__(exc_type, exc, tb)
+        return False
+
+    def _report(self):
+        for p in self._procs:
+            try:
+                p.dump_logs()
+            except Exception as e:
+                print(f"----- cannot dump {p}: {e}", flush=True)
+        if self.app is not None:
+            print("----- accessibility tree of the app:\n" + dump(self.app)[:self.tree_chars], flush=True)
+            try:
+                self.desk.screenshot(os.path.join(self.shots, f"failure-{self.tag}.png"), settle=0)
+            except Exception:
+                pass
+        print("----- notification calls on the session bus:",
+              [n["header"] for n in self.desk.notifications][:20], flush=True)
+        for path in self._logs:
+            print(f"----- {path}:\n{_read_tail(path, 6000)}", flush=True)
+
+    def start_app(self, profile, instance="alice@cw-a", host="a", tag="app", env=None, args=()):
+        """Starts the app on `host`; returns (process, its AT-SPI application). The app's stderr
+        goes to LANDIR/chinwag-TAG.stderr (printed on failure)."""
+        log_path = self.lan.path(f"chinwag-{tag}.stderr")
+        self._logs.append(log_path)
+        argv = [self.gui, "--profile", str(profile)]
+        if instance:
+            argv += ["--instance", instance]
+        with open(log_path, "w") as err:
+            proc = self.lan[host].popen([*argv, *args], env=env or self.env, stdout=subprocess.DEVNULL,
+                                        stderr=err)
+        self._apps.append(proc)
+        self.app = find_app(proc.pid, timeout=30)
+        return proc, self.app
+
+    def start_cli(self, host, nick, instance, profile=None):
+        """chinwag-cli jsonrpc as `nick` on `host` (profile LANDIR/profiles/NICK unless given),
+        announced as `instance`; its stderr is printed on failure."""
+        p = start_cli(self.lan[host], profile or self.lan.path("profiles", nick), nick,
+                      extra_args=["--instance", instance] if instance else [])
+        self._procs.append(p)
+        return p
+
+    def track(self, proc):
+        """Print this process's logs (dump_logs()) if the test fails."""
+        self._procs.append(proc)
+        return proc
+
+    def add_log(self, path):
+        self._logs.append(path)
+
+    def at_exit(self, fn):
+        """fn() runs at the end, after the apps are killed (e.g. unmounting their disk)."""
+        self._cleanups.append(fn)
+
+    def screenshot(self, name, **kw):
+        self.desk.screenshot(os.path.join(self.shots, name), **kw)
+
+
+def _read_tail(path, n):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except OSError as e:
+        return f"(cannot read: {e})"

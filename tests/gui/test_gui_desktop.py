@@ -34,68 +34,16 @@ Screenshots: tests/gui/screenshots/{preferences,about,shortcuts,locked,main-de}.
 
 import os
 import subprocess
-import sys
 
-try:
-    import pyatspi  # noqa: F401
-except ImportError:
-    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
-        os.environ["CHINWAG_GUI_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-
-from testbed import Lan, Skip, cli_path, log, main, run_until, skip_unless_root, start_cli  # noqa: E402
-from gui_session import (Desktop, activate_action, app_env, button_names, center, check, do_action,  # noqa: E402
-                         dump, find_all, find_app, gdbus_call, label_showing, name_of, other_apps_buttons,
-                         role_of, row_named, screen_center, states_of,
-                         showing, skip_unless_desktop_tools, text_of, unnamed_buttons, wait_for, wait_row)
-
-_state = {}
+from gui_session import (GuiSession, activate_action, button_names, center, check, do_action, find_all,
+                         gdbus_call, name_of, other_apps_buttons, role_of, row_named, screen_center, states_of,
+                         showing, text_of, unnamed_buttons, wait_for, wait_row)
+from testbed import cli_path, log, main, run_until
 
 
 def test():
-    skip_unless_root()
-    skip_unless_desktop_tools()
-    gui = os.environ.get("CHINWAG_GUI")
-    build = os.environ.get("CHINWAG_BUILDDIR")
-    src = os.environ.get("CHINWAG_SRCDIR")
-    if not gui or not build or not src:
-        raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
-    shots = os.path.join(build, "tests", "gui", "screenshots")
-    with Lan(("a", "b", "c")) as lan:
-        with Desktop(lan.path("desktop")) as desk:
-            _state.update(lan=lan, desk=desk, gui=gui, shots=shots, procs=[], logs=[], build=build,
-                          env=app_env(desk, build, src, lan.path("home")))
-            try:
-                run(lan, desk)
-            except BaseException:
-                for p in _state["procs"]:
-                    p.dump_logs()
-                if "app" in _state:
-                    print("----- accessibility tree of the app:\n" + dump(_state["app"])[:30000], flush=True)
-                    try:
-                        desk.screenshot(os.path.join(shots, "failure-desktop.png"), settle=0)
-                    except Exception:
-                        pass
-                for path in _state["logs"]:
-                    print(f"----- {path}:\n{open(path, errors='replace').read()[-6000:]}", flush=True)
-                raise
-            finally:
-                for p in _state.get("apps", []):
-                    if p.poll() is None:
-                        p.kill()
-
-
-def start_app(profile, tag):
-    """Starts the app on host a; returns (process, its AT-SPI application)."""
-    lan = _state["lan"]
-    log_path = lan.path(f"chinwag-app-{tag}.stderr")
-    _state["logs"].append(log_path)
-    proc = lan["a"].popen([_state["gui"], "--profile", profile, "--instance", "alice@cw-a"], env=_state["env"],
-                          stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
-    _state.setdefault("apps", []).append(proc)
-    app = find_app(proc.pid, timeout=30)
-    _state["app"] = app
-    return proc, app
+    with GuiSession(("a", "b", "c"), "desktop") as s:
+        run(s)
 
 
 def main_window_visible(desk):
@@ -141,23 +89,23 @@ def wait_selected(app, nick, what):
     check(run_until(ok, 10, interval=0.2), f"{what} (selected: {last[0]!r})")
 
 
-def gsetting(key):
-    env = {**os.environ, **_state["env"]}
+def gsetting(s, key):
+    env = {**os.environ, **s.env}
     r = subprocess.run(["gsettings", "get", "io.github.chinwag.Chinwag", key], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
     return r.stdout.strip()
 
 
-def run(lan, desk):
+def run(s):
+    lan, desk = s.lan, s.desk
     cli = cli_path()
     alice_profile = lan.path("profiles", "alice")
     os.makedirs(alice_profile)
     r = lan["a"].run([cli, "--profile", alice_profile, "init", "--nick", "alice"], timeout=60)
     check(r.returncode == 0, "chinwag-cli init made alice's profile")
-    bob = start_cli(lan["b"], lan.path("profiles", "bob"), "bob", extra_args=["--instance", "bob@cw-b"])
-    carol = start_cli(lan["c"], lan.path("profiles", "carol"), "carol", extra_args=["--instance", "carol@cw-c"])
-    _state["procs"] += [bob, carol]
-    proc, app = start_app(alice_profile, "1")
+    bob = s.start_cli("b", "bob", "bob@cw-b")
+    carol = s.start_cli("c", "carol", "carol@cw-c")
+    proc, app = s.start_app(alice_profile, tag="app-1")
 
     wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts", 20, "the main window's contact list")
     wait_row(app, "bob", lambda s: "Available" in s, 20, "bob is listed")
@@ -167,7 +115,6 @@ def run(lan, desk):
     check(run_until(lambda: any(p.get("instance") == "alice@cw-a" and p.get("online")
                                 for p in carol.call("listPeers")), 15, interval=0.2), "carol's CLI sees the app")
     bob_fp = bob.call("getSelf")["fingerprint"]
-    carol_fp = carol.call("getSelf")["fingerprint"]
     secret = "the pineapple is ripe"
     bob.call("send", {"to": "alice@cw-a", "body": secret})
     wait_row(app, "bob", lambda s: "1 unread" in s, 15, "bob's message arrives (1 unread)")
@@ -209,14 +156,13 @@ def run(lan, desk):
              "the found message is shown in the conversation")
 
     # -- preferences: nickname, legacy peers
-    lena = lan["c"].avahi_publish("lena@cw-c", "_presence._tcp", 5298, txt=["txtvers=1", "nick=lena", "status=avail"])
-    _state["lena"] = lena
+    lan["c"].avahi_publish("lena@cw-c", "_presence._tcp", 5298, txt=["txtvers=1", "nick=lena", "status=avail"])
     wait_row(app, "lena", lambda s: "Unencrypted" in s, 20, "a legacy peer (lena) is listed as unencrypted")
     check(activate_action(desk, "preferences"), "app.preferences activated")
     nick = wait_for(app, lambda n: role_of(n) in ("text", "entry") and name_of(n) == "Nickname" and showing(n), 10,
                     "the Nickname field")
     check(text_of(nick) == "alice", "the Nickname field shows the current nickname")
-    desk.screenshot(os.path.join(_state["shots"], "preferences.png"))
+    s.screenshot("preferences.png")
     check(not unnamed_buttons(app), f"every control of the preferences has a clean accessible name ({unnamed_buttons(app)})")
     nick.queryEditableText().setTextContents("alice the great")
     apply = wait_for(app, lambda n: role_of(n) == "push button" and showing(n) and name_of(n) == "Apply", 10,
@@ -254,7 +200,7 @@ def run(lan, desk):
     check(activate_action(desk, "about"), "app.about activated")
     version = wait_for(app, lambda n: "0.1.0" in name_of(n) and showing(n), 10, "the About window shows the version")
     log(f"version shown as {role_of(version)} {name_of(version)!r}")
-    desk.screenshot(os.path.join(_state["shots"], "about.png"))
+    s.screenshot("about.png")
     # libadwaita 1.2 builds all the About window's subpages at once (Back buttons, text views,
     # the unreachable Troubleshooting page's "Copy Text"): the app names them (dialogs.cpp), so
     # the whole window is checked, not only its first page.
@@ -272,7 +218,7 @@ def run(lan, desk):
     for title in ("Search messages", "Next conversation", "Previous conversation", "Quit"):
         wait_for(app, lambda n, t=title: role_of(n) == "label" and name_of(n) == t and showing(n), 10,
                  f"the shortcuts window lists \"{title}\"")
-    desk.screenshot(os.path.join(_state["shots"], "shortcuts.png"))
+    s.screenshot("shortcuts.png")
     for w in find_all(app, lambda n: role_of(n) in ("frame", "window", "dialog") and name_of(n) != "Chinwag"):
         log(f"secondary window open: {role_of(w)} {name_of(w)!r}")
     desk.key("Escape")
@@ -282,8 +228,8 @@ def run(lan, desk):
     check(run_until(lambda: window_size(desk) == (1000, 700), 5), f"the window is resized ({window_size(desk)})")
     do_action(close_button(app))
     check(run_until(lambda: not main_window_visible(desk), 10), "closing hides the main window")
-    check(run_until(lambda: "1000" in gsetting("window-width") and "700" in gsetting("window-height"), 5),
-          f"the size is saved in GSettings ({gsetting('window-width')} x {gsetting('window-height')})")
+    check(run_until(lambda: "1000" in gsetting(s, "window-width") and "700" in gsetting(s, "window-height"), 5),
+          f"the size is saved in GSettings ({gsetting(s, 'window-width')} x {gsetting(s, 'window-height')})")
     check(proc.poll() is None, "the app keeps running in the background")
     hello = "carol writes while the window is closed"
     before = len(desk.notification_calls("Notify"))
@@ -314,7 +260,7 @@ def run(lan, desk):
     desk.key("ctrl+q")
     check(run_until(lambda: proc.poll() is not None, 15), f"Ctrl+Q quits the app (exit status {proc.poll()})")
     check(proc.returncode == 0, "the app exits with status 0")
-    proc, app = start_app(alice_profile, "2")
+    proc, app = s.start_app(alice_profile, tag="app-2")
     check(run_until(lambda: main_window_visible(desk), 20), "the app starts again")
     check(run_until(lambda: window_size(desk) == (1000, 700), 5), f"the window has the saved size ({window_size(desk)})")
     menu = wait_for(app, lambda n: name_of(n) == "Main menu" and showing(n) and role_of(n) in ("toggle button", "push button", "menu button"),
@@ -326,7 +272,7 @@ def run(lan, desk):
     check(run_until(lambda: proc.poll() is not None, 15), f"Quit from the main menu quits ({proc.poll()})")
 
     # -- a profile held by a running chinwag-cli: a plain-words error, no crash
-    proc, app = start_app(lan.path("profiles", "carol"), "locked")
+    proc, app = s.start_app(lan.path("profiles", "carol"), tag="app-locked")
     wait_for(app, lambda n: role_of(n) == "label" and "Chinwag is already open" in name_of(n), 15,
              "the error page says Chinwag is already open")
     wait_for(app, lambda n: "already open in another program" in name_of(n), 5,
@@ -334,20 +280,20 @@ def run(lan, desk):
     wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Try Again", 5,
              "it offers Try Again (named without its mnemonic)")
     check(not unnamed_buttons(app), f"the error page's buttons have clean names ({button_names(app)})")
-    desk.screenshot(os.path.join(_state["shots"], "locked.png"))
+    s.screenshot("locked.png")
     check(proc.poll() is None, "the app is still running")
     proc.terminate()
     proc.wait(10)
 
     # -- in German, with the build's translations (po/de.po)
-    _state["env"] = {**_state["env"], "LANGUAGE": "de", "CHINWAG_LOCALEDIR": os.path.join(_state["build"], "locale")}
-    proc, app = start_app(alice_profile, "de")
+    s.env = {**s.env, "LANGUAGE": "de", "CHINWAG_LOCALEDIR": os.path.join(s.build, "locale")}
+    proc, app = s.start_app(alice_profile, tag="app-de")
     wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Kontakte", 20, "German: the list is \"Kontakte\"")
     wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Nachrichten durchsuchen", 5,
              "German: \"Nachrichten durchsuchen\" (Search messages)")
     wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == "In der Nähe", 10, "German: \"In der Nähe\" (Nearby)")
     check(not unnamed_buttons(app), f"German: every button has a clean name ({button_names(app)})")
-    desk.screenshot(os.path.join(_state["shots"], "main-de.png"), window="Chinwag")
+    s.screenshot("main-de.png", window="Chinwag")
     check(activate_action(desk, "quit"), "app.quit activated")
     check(run_until(lambda: proc.poll() is not None, 15), "the German app quits")
 

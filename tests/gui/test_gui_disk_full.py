@@ -18,25 +18,16 @@ at the end, whatever happened.
 
 import os
 import subprocess
-import sys
 import time
 
-try:
-    import pyatspi  # noqa: F401
-except ImportError:
-    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
-        os.environ["CHINWAG_GUI_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-
-from testbed import Lan, Skip, cli_path, log, main, run_until, skip_unless_root, start_cli, state_seen  # noqa: E402
-from gui_session import (Desktop, activate_action, app_env, check, dump, find_all, find_app,  # noqa: E402
-                         label_showing, name_of, role_of, skip_unless_desktop_tools, wait_for, wait_row)
+from gui_session import (GuiSession, activate_action, check, find_all, label_showing, name_of, role_of, wait_for,
+                         wait_row)
+from testbed import cli_path, log, main, run_until, state_seen
 
 N = 6
 SIZE = 40 * 1024
 BANNER = "cannot save new messages"
 AVAHI_BANNER = "avahi-daemon service is not running"
-_state = {}
 
 
 def fill(path):
@@ -53,61 +44,29 @@ def fill(path):
 
 
 def test():
-    skip_unless_root()
-    skip_unless_desktop_tools()
-    gui = os.environ.get("CHINWAG_GUI")
-    build = os.environ.get("CHINWAG_BUILDDIR")
-    src = os.environ.get("CHINWAG_SRCDIR")
-    if not gui or not build or not src:
-        raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
-    shots = os.path.join(build, "tests", "gui", "screenshots")
-    with Lan(("a", "b")) as lan:
-        mnt = lan.path("alice-disk")
+    with GuiSession(("a", "b"), "disk-full", tree_chars=20000) as s:
+        mnt = s.lan.path("alice-disk")
         os.makedirs(mnt)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "chinwag-gui-test-disk", mnt], check=True)
-        try:
-            with Desktop(lan.path("desktop")) as desk:
-                app_log = lan.path("chinwag-app.stderr")
-                _state.update(procs=[])
-                try:
-                    run(lan, desk, mnt, gui, build, src, shots, app_log)
-                except BaseException:
-                    for p in _state["procs"]:
-                        p.dump_logs()
-                    if "app" in _state:
-                        print("----- accessibility tree of the app:\n" + dump(_state["app"])[:20000], flush=True)
-                        try:
-                            desk.screenshot(os.path.join(shots, "failure-disk-full.png"), settle=0)
-                        except Exception:
-                            pass
-                    print(f"----- app stderr:\n{open(app_log, errors='replace').read()[-6000:]}", flush=True)
-                    raise
-                finally:
-                    # Nothing may hold a file on the tmpfs when it is unmounted.
-                    proc = _state.get("proc")
-                    if proc and proc.poll() is None:
-                        proc.kill()
-                        proc.wait(15)
-        finally:
+
+        # Runs after the session killed the app: nothing may hold a file on the tmpfs.
+        def unmount():
             r = subprocess.run(["umount", mnt], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if r.returncode != 0:
                 subprocess.run(["umount", "-l", mnt])
                 log(f"umount {mnt}: {r.stdout.strip()} (lazily unmounted)")
+        s.at_exit(unmount)
+        run(s, mnt)
 
 
-def run(lan, desk, mnt, gui, build, src, shots, app_log):
+def run(s, mnt):
+    lan, desk = s.lan, s.desk
     profile = os.path.join(mnt, "alice")
     os.makedirs(profile)
     r = lan["a"].run([cli_path(), "--profile", profile, "init", "--nick", "alice"], timeout=60)
     check(r.returncode == 0, "chinwag-cli init made alice's profile on the small disk")
-    bob = start_cli(lan["b"], lan.path("profiles", "bob"), "bob", extra_args=["--instance", "bob@cw-b"])
-    _state["procs"].append(bob)
-    env = app_env(desk, build, src, lan.path("home"))
-    proc = lan["a"].popen([gui, "--profile", profile, "--instance", "alice@cw-a"], env=env,
-                          stdout=subprocess.DEVNULL, stderr=open(app_log, "w"))
-    _state["proc"] = proc
-    app = find_app(proc.pid, timeout=30)
-    _state["app"] = app
+    bob = s.start_cli("b", "bob", "bob@cw-b")
+    proc, app = s.start_app(profile)
 
     wait_row(app, "bob", lambda s: "Available" in s, 20, "bob is listed")
     check(run_until(lambda: any(p.get("instance") == "alice@cw-a" and p.get("online")
@@ -130,7 +89,7 @@ def run(lan, desk, mnt, gui, build, src, shots, app_log):
     log(f"banner: {text!r}")
     check("disk is full" in text and "Free some space" in text,
           "the banner says in plain words that the disk may be full and what to do")
-    desk.screenshot(os.path.join(shots, "disk-full.png"), window="Chinwag")
+    s.screenshot("disk-full.png", window="Chinwag")
     check(proc.poll() is None, "the app keeps running with a full disk")
     check(not find_all(app, lambda n: role_of(n) == "label" and name_of(n)[:3] in {b[:3] for b in bodies}
                        and name_of(n).endswith("xxx")), "none of the messages that could not be stored is shown")

@@ -20,63 +20,22 @@ impostor) are written to tests/gui/screenshots/ in the build dir.
 import os
 import shutil
 import subprocess
-import sys
 
-try:
-    import pyatspi  # noqa: F401
-except ImportError:
-    # python3-pyatspi is installed for Debian's interpreter; a pyenv python3 may not see it.
-    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
-        os.environ["CHINWAG_GUI_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-
-from testbed import Lan, RpcError, Skip, log, main, run_until, skip_unless_root, start_cli  # noqa: E402
-from gui_session import (Desktop, activate_action, app_env, button_names, center, check, do_action,  # noqa: E402
-                         dump, find_all, find_app, label_showing, name_of, role_of, skip_unless_desktop_tools,
-                         text_of, unnamed_buttons, wait_for, wait_row)
-
-_state = {}
+from gui_session import (GuiSession, activate_action, button_names, center, check, do_action, find_all,
+                         label_showing, name_of, role_of, text_of, unnamed_buttons, wait_for, wait_row)
+from testbed import RpcError, log, main, run_until
 
 
 def test():
-    skip_unless_root()
-    skip_unless_desktop_tools()
-    gui = os.environ.get("CHINWAG_GUI")
-    build = os.environ.get("CHINWAG_BUILDDIR")
-    src = os.environ.get("CHINWAG_SRCDIR")
-    if not gui or not build or not src:
-        raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
-    shots = os.path.join(build, "tests", "gui", "screenshots")
-    with Lan(("a", "b", "c")) as lan:
-        # Wide enough that notification popups (top right) stay clear of the main window, whose
-        # screenshot becomes the metainfo's and the README's.
-        with Desktop(lan.path("desktop"), width=1600, height=900) as desk:
-            app_log = lan.path("chinwag-app.stderr")
-            procs = []
-            try:
-                run(lan, desk, gui, build, src, shots, app_log, procs)
-            except BaseException:
-                for p in procs:
-                    p.dump_logs()
-                if "app" in _state:
-                    print("----- accessibility tree of the app:\n" + dump(_state["app"])[:20000], flush=True)
-                    try:
-                        desk.screenshot(os.path.join(shots, "failure.png"), settle=0)
-                    except Exception:
-                        pass
-                print("----- session bus monitor:", [n["header"] for n in desk.notifications][:20], flush=True)
-                print(f"----- app stderr:\n{open(app_log, errors='replace').read()}", flush=True)
-                raise
+    # Wide enough that notification popups (top right) stay clear of the main window, whose
+    # screenshot becomes the metainfo's and the README's.
+    with GuiSession(("a", "b", "c"), "lan", width=1600, height=900, tree_chars=20000) as s:
+        run(s)
 
 
-def run(lan, desk, gui, build, src, shots, app_log, procs):
-    env = app_env(desk, build, src, lan.path("home"))
-    app_proc = lan["a"].popen([gui, "--profile", lan.path("profiles", "alice-gui"), "--instance", "alice@cw-a"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(app_log, "w"))
-    app = find_app(app_proc.pid, timeout=30)
-    _state["app"] = app
-    _state["desk"] = desk
-    _state["shots"] = shots
+def run(s):
+    lan, desk = s.lan, s.desk
+    app_proc, app = s.start_app(lan.path("profiles", "alice-gui"))
     log(f"app on the accessibility bus: {name_of(app)!r}")
 
     # -- welcome: nickname prefilled, then "alice"
@@ -85,14 +44,13 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     entry = wait_for(app, lambda n: role_of(n) in ("text", "entry") and name_of(n) == "Your name" and text_of(n), 10,
                      "the nickname entry, prefilled")
     log(f"welcome proposes {text_of(entry)!r}")
-    desk.screenshot(os.path.join(shots, "welcome.png"))
+    s.screenshot("welcome.png")
     check(not unnamed_buttons(app), f"the welcome's controls have clean accessible names ({button_names(app)})")
     entry.queryEditableText().setTextContents("alice")
     do_action(start)
 
-    bob = start_cli(lan["b"], lan.path("profiles", "bob"), "bob", extra_args=["--instance", "bob@cw-b"])
-    carol = start_cli(lan["c"], lan.path("profiles", "carol"), "carol", extra_args=["--instance", "carol@cw-c"])
-    procs += [bob, carol]
+    bob = s.start_cli("b", "bob", "bob@cw-b")
+    s.start_cli("c", "carol", "carol@cw-c")
 
     wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts", 20, "the main window's contact list")
     wait_row(app, "bob", lambda s: "Available" in s and "Not verified" in s, 20, "bob is listed, nearby, not verified")
@@ -147,11 +105,11 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     wait_for(app, lambda n: role_of(n) == "label" and "Delivered" in name_of(n), 15,
              "the app marks the reply delivered")
     check(text_of(composer) == "", "the composer is empty after sending")
-    desk.screenshot(os.path.join(shots, "main-light.png"), window="Chinwag")
+    s.screenshot("main-light.png", window="Chinwag")
 
     # -- dark style through the exported app action
     check(activate_action(desk, "color-scheme", "<'dark'>"), "app.color-scheme 'dark' activated over D-Bus")
-    desk.screenshot(os.path.join(shots, "main-dark.png"), settle=1.0, window="Chinwag")
+    s.screenshot("main-dark.png", settle=1.0, window="Chinwag")
     activate_action(desk, "color-scheme", "<'default'>")
 
     # -- verification
@@ -161,7 +119,7 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     number = bob.call("getSafetyNumber", {"peer": "alice@cw-a"})["safetyNumber"]
     wait_for(app, lambda n: name_of(n) == f"Safety number {number}", 10,
              f"the dialog shows the same safety number as bob's CLI ({number})")
-    desk.screenshot(os.path.join(shots, "verify.png"))
+    s.screenshot("verify.png")
     mark = wait_for(app, lambda n: role_of(n) == "push button" and name_of(n) == "Mark as Verified", 10,
                     "the Mark as Verified button")
     check(not unnamed_buttons(app), f"the verification dialog's controls have clean names ({unnamed_buttons(app)})")
@@ -177,8 +135,7 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
         pass
     bob.wait(10)
     wait_row(app, "bob", lambda s: "Offline" in s, 15, "bob goes offline after quitting")
-    mallory = start_cli(lan["b"], lan.path("profiles", "mallory"), "bob", extra_args=["--instance", "bob@cw-b"])
-    procs.append(mallory)
+    s.start_cli("b", "bob", "bob@cw-b", profile=lan.path("profiles", "mallory"))
     imp = []
 
     def impostor_row():
@@ -189,10 +146,10 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
     check(bool(label_showing(app, "Someone is pretending to be")), "a warning banner names the impersonation")
     real = find_all(app, lambda n: role_of(n) == "list item" and name_of(n) == "bob, Offline, Verified")
     check(bool(real), "the real bob is still listed apart, offline and Verified")
-    desk.screenshot(os.path.join(shots, "impostor.png"))
+    s.screenshot("impostor.png")
 
     if os.environ.get("CHINWAG_UPDATE_SCREENSHOTS"):
-        shutil.copy(os.path.join(shots, "main-light.png"), os.path.join(src, "data", "screenshots", "main.png"))
+        shutil.copy(os.path.join(s.shots, "main-light.png"), os.path.join(s.src, "data", "screenshots", "main.png"))
         log("copied main-light.png to data/screenshots/main.png")
     check(app_proc.poll() is None, "the app is still running")
     app_proc.terminate()
@@ -200,7 +157,6 @@ def run(lan, desk, gui, build, src, shots, app_log, procs):
         app_proc.wait(10)
     except subprocess.TimeoutExpired:
         app_proc.kill()
-    log("app tree at the end:\n" + dump(app)[:200] if False else "done")
 
 
 if __name__ == "__main__":

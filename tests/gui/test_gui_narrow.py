@@ -21,53 +21,15 @@ private session bus; host b runs chinwag-cli as bob. Checks, in order:
 """
 
 import os
-import subprocess
-import sys
 
-try:
-    import pyatspi  # noqa: F401
-except ImportError:
-    if os.path.exists("/usr/bin/python3") and not os.environ.get("CHINWAG_GUI_REEXEC"):
-        os.environ["CHINWAG_GUI_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-
-from testbed import Lan, Skip, cli_path, log, main, run_until, skip_unless_root, start_cli  # noqa: E402
-from gui_session import (Desktop, app_env, center, check, dump, extents, find_all, find_app,  # noqa: E402
-                         name_of, role_of, row_named, showing, skip_unless_desktop_tools, text_of,
-                         unnamed_buttons, wait_for, wait_row)
-
-_state = {}
+from gui_session import (GuiSession, center, check, extents, find_all, name_of, role_of, row_named, showing,
+                         text_of, unnamed_buttons, wait_for, wait_row)
+from testbed import cli_path, log, main, run_until
 
 
 def test():
-    skip_unless_root()
-    skip_unless_desktop_tools()
-    gui = os.environ.get("CHINWAG_GUI")
-    build = os.environ.get("CHINWAG_BUILDDIR")
-    src = os.environ.get("CHINWAG_SRCDIR")
-    if not gui or not build or not src:
-        raise Skip("CHINWAG_GUI / CHINWAG_BUILDDIR / CHINWAG_SRCDIR not set (run through make check)")
-    shots = os.path.join(build, "tests", "gui", "screenshots")
-    with Lan(("a", "b")) as lan:
-        with Desktop(lan.path("desktop")) as desk:
-            app_log = lan.path("chinwag-app.stderr")
-            _state.update(procs=[])
-            try:
-                run(lan, desk, gui, build, src, shots, app_log)
-            except BaseException:
-                for p in _state["procs"]:
-                    p.dump_logs()
-                if "app" in _state:
-                    print("----- accessibility tree of the app:\n" + dump(_state["app"])[:30000], flush=True)
-                    try:
-                        desk.screenshot(os.path.join(shots, "failure-narrow.png"), settle=0)
-                    except Exception:
-                        pass
-                print(f"----- app stderr:\n{open(app_log, errors='replace').read()[-6000:]}", flush=True)
-                raise
-            finally:
-                if "proc" in _state and _state["proc"].poll() is None:
-                    _state["proc"].kill()
+    with GuiSession(("a", "b"), "narrow") as s:
+        run(s)
 
 
 def window_size(desk):
@@ -155,20 +117,15 @@ def click_node(desk, node):
     desk.click(x, y)
 
 
-def run(lan, desk, gui, build, src, shots, app_log):
+def run(s):
+    lan, desk = s.lan, s.desk
     cli = cli_path()
     profile = lan.path("profiles", "alice")
     os.makedirs(profile)
     r = lan["a"].run([cli, "--profile", profile, "init", "--nick", "alice"], timeout=60)
     check(r.returncode == 0, "chinwag-cli init made alice's profile")
-    bob = start_cli(lan["b"], lan.path("profiles", "bob"), "bob", extra_args=["--instance", "bob@cw-b"])
-    _state["procs"].append(bob)
-    env = app_env(desk, build, src, lan.path("home"))
-    proc = lan["a"].popen([gui, "--profile", profile, "--instance", "alice@cw-a"], env=env,
-                          stdout=subprocess.DEVNULL, stderr=open(app_log, "w"))
-    _state["proc"] = proc
-    app = find_app(proc.pid, timeout=30)
-    _state["app"] = app
+    bob = s.start_cli("b", "bob", "bob@cw-b")
+    proc, app = s.start_app(profile)
 
     wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts", 20, "the main window's contact list")
     wait_row(app, "bob", lambda s: "Available" in s, 20, "bob is listed")
@@ -203,7 +160,7 @@ def run(lan, desk, gui, build, src, shots, app_log):
     check(got.get("body") == "first line\nsecond line", f"Enter sends both lines as one message ({got.get('body')!r})")
     wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == "first line\nsecond line", 10,
              "the two-line message is shown in the conversation")
-    desk.screenshot(os.path.join(shots, "narrow.png"), window="Chinwag")
+    s.screenshot("narrow.png", window="Chinwag")
 
     # -- Back to the list; a message now raises a notification, reading it withdraws it
     click_node(desk, back_button(app))

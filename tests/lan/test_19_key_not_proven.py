@@ -11,7 +11,6 @@ Ed25519 certificate) publishes bob's fingerprint in her TXT record:
 """
 import os
 import re
-import socket
 import ssl
 import threading
 
