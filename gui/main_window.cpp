@@ -67,6 +67,8 @@ public:
         badge_icon_.set_from_icon_name(trust_icon(p.trust));
         badge_label_.set_label(trust_label(p.trust));
         badge_.set_tooltip_text(trust_label(p.trust));
+        const std::string who = published_identity(p);
+        name_.set_tooltip_text(who);  // empty: no tooltip
         unread_.set_label(std::to_string(p.unread));
         unread_.set_visible(p.unread > 0);
         set_accessible_label(*this, contact_summary(p));
@@ -494,6 +496,8 @@ void MainWindow::update_header()
     adw_window_title_set_title(ADW_WINDOW_TITLE(title_), display_name(p).c_str());
     std::string sub = p.online ? status_label(p.status) : std::string(_("Offline"));
     sub += " · " + trust_label(p.trust);
+    if (std::string who = published_identity(p); !who.empty())
+        sub = who + " · " + sub;
     adw_window_title_set_subtitle(ADW_WINDOW_TITLE(title_), sub.c_str());
     verify_button_.set_icon_name(trust_icon(p.trust));
     if (verify)

@@ -241,6 +241,17 @@ std::string error_text(const Error& e)
     return e.message;
 }
 
+std::string published_identity(const core::PeerView& p)
+{
+    std::string name = p.first_name;
+    if (!p.first_name.empty() && !p.last_name.empty())
+        name += ' ';
+    name += p.last_name;
+    if (p.email.empty())
+        return name;
+    return name.empty() ? p.email : name + " <" + p.email + ">";
+}
+
 std::string contact_summary(const core::PeerView& p)
 {
     std::string s = display_name(p) + ", ";

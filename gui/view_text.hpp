@@ -45,6 +45,9 @@ std::string notification_body(int count, const std::string& last_body);
 std::string notice_text(const core::Notice& n);
 // Plain words for a failed core call ("profile is locked", "disk full", ...).
 std::string error_text(const Error& e);
+// What the peer publishes beyond its nickname (XEP-0174 1st, last, email; only what it chose
+// to publish): "Alice Liddell <alice@example.org>", "Alice Liddell", "alice@example.org" or "".
+std::string published_identity(const core::PeerView& p);
 // The accessible description of a contact row: name, presence, trust, unread count.
 std::string contact_summary(const core::PeerView& p);
 

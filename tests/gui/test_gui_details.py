@@ -4,6 +4,7 @@
 Host a runs the app (profile made by `chinwag-cli init`); host b runs bob
 (chinwag-cli); host c runs rex, a hand-made legacy XEP-0174 peer that answers
 every message with a stanza error (tests/lan/refusing_peer.py). Checks:
+- the conversation's subtitle shows the name and e-mail rex publishes;
 - text typed into rex's conversation is refused by rex: the bubble shows
   "Not delivered:" with the reason in plain words and rex's own text;
 - Ctrl+I opens the verification dialog for bob's conversation (the same safety
@@ -92,7 +93,7 @@ def run(s):
     check(r.returncode == 0, "chinwag-cli init made alice's profile")
     proc, app = s.start_app(profile, instance=ALICE)
     bob = s.start_cli("b", "bob", "bob@cw-b")
-    rex = RefusingPeer(lan["c"], REX, "rex")
+    rex = RefusingPeer(lan["c"], REX, "rex", txt=["1st=Rex", "last=Tyrannosaurus", "email=rex@example.org"])
     s.at_exit(rex.close)
     wait_row(app, "bob", lambda t: "Available" in t and "Not verified" in t, 20, "bob is listed")
     wait_row(app, "rex", lambda t: "Unencrypted" in t, 20, "rex is listed as an unencrypted legacy peer")
@@ -100,6 +101,8 @@ def run(s):
 
     # -- a message rex refuses
     check(activate_action(desk, "open-conversation", f"<'legacy:{REX}'>"), "rex's conversation opened")
+    wait_for(app, lambda n: role_of(n) == "label" and name_of(n).startswith("Rex Tyrannosaurus <rex@example.org> · ")
+             and showing(n), 10, "the conversation's subtitle shows the name and e-mail rex publishes")
     focus_composer(s, app)
     text = "hello rex, typed in the app"
     desk.type_text(text)

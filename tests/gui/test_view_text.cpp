@@ -125,6 +125,25 @@ START_TEST(test_contact_summary)
 }
 END_TEST
 
+START_TEST(test_published_identity)
+{
+    core::PeerView p;
+    p.nick = "al";
+    EQ(published_identity(p), "");
+    p.first_name = "Alice";
+    EQ(published_identity(p), "Alice");
+    p.last_name = "Liddell";
+    EQ(published_identity(p), "Alice Liddell");
+    p.email = "alice@example.org";
+    EQ(published_identity(p), "Alice Liddell <alice@example.org>");
+    p.first_name.clear();
+    p.last_name.clear();
+    EQ(published_identity(p), "alice@example.org");
+    p.last_name = "Liddell";
+    EQ(published_identity(p), "Liddell <alice@example.org>");
+}
+END_TEST
+
 int main()
 {
     setenv("TZ", "UTC", 1);
@@ -140,6 +159,7 @@ int main()
     tcase_add_test(tc, test_grouping);
     tcase_add_test(tc, test_long_words_wrappable);
     tcase_add_test(tc, test_contact_summary);
+    tcase_add_test(tc, test_published_identity);
     suite_add_tcase(s, tc);
     SRunner* r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -23,10 +23,10 @@ BODY_RX = re.compile(rb"<body[^>]*>(.*?)</body>", re.S)
 
 class RefusingPeer:
     """Owns a listening socket on `host`, its avahi-publish process and one thread per
-    connection. Use as a context manager or call close()."""
+    connection. `txt` adds TXT items (e.g. "1st=Rex"). Use as a context manager or call close()."""
 
     def __init__(self, host, instance, nick, port=5299, condition="service-unavailable",
-                 text="Not accepting messages right now"):
+                 text="Not accepting messages right now", txt=()):
         self.host, self.instance, self.nick, self.port = host, instance, nick, port
         self.condition, self.text = condition, text
         self.refused = []  # (id, body) in arrival order
@@ -37,7 +37,7 @@ class RefusingPeer:
         threading.Thread(target=self._accept, daemon=True).start()
         self.publisher = host.avahi_publish(instance, "_presence._tcp", port,
                                             ["txtvers=1", f"port.p2pj={port}", "status=avail",
-                                             f"nick={nick}"])
+                                             f"nick={nick}", *txt])
         log(f"refusing peer {instance} listens on port {port}")
 
     def _accept(self):

@@ -22,13 +22,15 @@ BODY = "hello rex, shall we talk?"
 
 def test():
     with Lan(("a", "b", "c")) as lan, CliGroup(lan, on_exit="quit") as clis, \
-            RefusingPeer(lan["b"], REX, "rex") as rex:
+            RefusingPeer(lan["b"], REX, "rex", txt=["1st=Rex", "last=Tyrannosaurus"]) as rex:
         alice = clis.start("a", "alice", instance="alice@cw-a")
         bob = clis.start("c", "bob", instance="bob@cw-c")
         fb = bob.call("getSelf")["fingerprint"]
         p = wait_peer(alice, REX, lambda p: p.get("online"), 20, key="instance")
         check(p is not None and p.get("trust") == "legacy" and p.get("fingerprint") is None,
               f"alice lists rex online as a legacy peer ({p})")
+        check((p.get("firstName"), p.get("lastName"), p.get("email")) == ("Rex", "Tyrannosaurus", ""),
+              "with the names rex publishes and no e-mail (it publishes none)")
 
         mid = alice.call("send", {"to": REX, "body": BODY})["id"]
         failed = alice.wait_notification("messageState", lambda n: n.get("id") == mid and n.get("state") == "failed",
