@@ -55,6 +55,8 @@ char** complete(const char* text, int start, int)
 {
     rl_attempted_completion_over = 1;   // never fall back to file names
     std::string before(rl_line_buffer, static_cast<std::size_t>(start));
+    if (rl_completion_quote_character && !before.empty() && before.back() == rl_completion_quote_character)
+        before.pop_back();  // the opening quote of the word being completed is not a word before it
     int word_index = 0;
     std::string first;
     bool in_word = false;
@@ -75,9 +77,17 @@ char** complete(const char* text, int start, int)
         candidates = g_console->peer_names();
     g_matches.clear();
     std::string_view prefix(text);
-    for (auto& c : candidates)
-        if (c.compare(0, prefix.size(), prefix) == 0)
+    for (auto& c : candidates) {
+        if (c.compare(0, prefix.size(), prefix) != 0)
+            continue;
+        // A name with spaces must be quoted to stay one word (parse_console_command). After an
+        // opening quote typed by the user readline adds the closing one itself; otherwise the
+        // completion brings both.
+        if (rl_completion_quote_character == 0 && c.find_first_of(" \t") != std::string::npos)
+            g_matches.push_back("\"" + c + "\"");
+        else
             g_matches.push_back(c);
+    }
     if (g_matches.empty())
         return nullptr;
     return rl_completion_matches(text, match_generator);

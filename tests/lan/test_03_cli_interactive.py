@@ -3,7 +3,9 @@
 
 alice runs the interactive CLI on host a; bob is a JSON-RPC peer on host b. Checks: bob's
 presence and message print live, /msg reaches bob, /status reaches bob, /who lists bob,
-/verify shows the safety number bob computes, /history and /search answer, /quit exits.
+/verify shows the safety number bob computes, /history and /search answer, Tab completes a
+peer name with a space quoted (carol, a second JSON-RPC peer on host b, gets the message),
+/quit exits.
 """
 import os
 import shlex
@@ -92,6 +94,28 @@ def test():
             term.type("/search hello")
             run_until(lambda: term.screen().count("hello from bob") >= 2, 10)
             assert term.screen().count("hello from bob") >= 2, term.screen()
+
+            log("Tab completes a peer name with a space, quoted, and /msg reaches that peer")
+            carol = start_cli(b, lan.path("carol"), "Carol", extra_args=["--instance", "carol jones@cw-b"])
+            try:
+                term.wait_for("carol jones@cw-b")
+                carol.wait_notification("peerChanged", lambda p: p["instance"] == "alice@cw-a" and p["online"],
+                                        timeout=15)
+                term._tmux("send-keys", "-t", "t", "-l", "/msg car")
+                term._tmux("send-keys", "-t", "t", "Tab")
+                term.wait_for('/msg "carol jones@cw-b" ')
+                term.type("hi carol, completed")
+                carol.wait_notification("message", lambda p: p["body"] == "hi carol, completed", timeout=15)
+                log("after an opening quote the completion closes it")
+                term._tmux("send-keys", "-t", "t", "-l", '/msg "carol')
+                term._tmux("send-keys", "-t", "t", "Tab")
+                term.type("second, quoted by me")
+                carol.wait_notification("message", lambda p: p["body"] == "second, quoted by me", timeout=15)
+            except BaseException:
+                carol.dump_logs()
+                raise
+            finally:
+                carol.terminate()
 
             log("/quit exits and bob sees alice leave")
             term.type("/quit")
