@@ -32,7 +32,7 @@ SESSION_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Conf
   <listen>unix:path={socket}</listen>
   <auth>EXTERNAL</auth>
   <standard_session_servicedirs/>
-  <policy context="default">
+{servicedirs}  <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
@@ -60,7 +60,10 @@ def skip_unless_desktop_tools():
 class Desktop:
     """Xvfb + private session bus. Use as a context manager."""
 
-    def __init__(self, workdir, width=1200, height=760):
+    def __init__(self, workdir, width=1200, height=760, bus_host=None, service_dirs=()):
+        """bus_host: run the session bus in that simulated host's namespace, so the services
+        it activates (the app from its D-Bus service file) are on that host. service_dirs:
+        more directories of D-Bus service files for the session bus."""
         skip_unless_desktop_tools()
         self.dir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -88,9 +91,14 @@ class Desktop:
         socket = os.path.join(workdir, "session_bus_socket")
         conf = os.path.join(workdir, "session.conf")
         with open(conf, "w") as f:
-            f.write(SESSION_CONF.format(socket=socket))
-        self.bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "bus.log"), "w"))
+            f.write(SESSION_CONF.format(socket=socket, servicedirs="".join(
+                f"  <servicedir>{d}</servicedir>\n" for d in service_dirs)))
+        bus_argv = ["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"]
+        with open(os.path.join(workdir, "bus.log"), "w") as bus_log:
+            if bus_host is not None:
+                self.bus = bus_host.popen(bus_argv, stdout=subprocess.DEVNULL, stderr=bus_log)
+            else:
+                self.bus = subprocess.Popen(bus_argv, stdout=subprocess.DEVNULL, stderr=bus_log)
         self.procs.append(self.bus)
         if not run_until(lambda: os.path.exists(socket), 10):
             raise TestbedError("the session bus did not start")
@@ -474,8 +482,9 @@ class GuiSession:
     then the callbacks given to at_exit() run (last first), then the desktop and the LAN go.
     """
 
-    def __init__(self, hosts, tag, width=1200, height=760, tree_chars=30000):
+    def __init__(self, hosts, tag, width=1200, height=760, tree_chars=30000, bus_host=None, service_dirs=()):
         self.hosts, self.tag, self.size, self.tree_chars = tuple(hosts), tag, (width, height), tree_chars
+        self.bus_host, self.service_dirs = bus_host, tuple(service_dirs)
         self.app = None
         self._procs, self._apps, self._logs, self._cleanups = [], [], [], []
 
@@ -491,7 +500,9 @@ class GuiSession:
         self._lan = Lan(self.hosts)
         self.lan = self._lan.__enter__()
         try:
-            self.desk = Desktop(self.lan.path("desktop"), width=self.size[0], height=self.size[1])
+            self.desk = Desktop(self.lan.path("desktop"), width=self.size[0], height=self.size[1],
+                                bus_host=self.lan[self.bus_host] if self.bus_host else None,
+                                service_dirs=self.service_dirs)
         except BaseException:
             self._lan.__exit__(*sys.exc_info())
             raise

@@ -8,7 +8,7 @@ tests_gui_test_view_text_LDADD = libcw_gui_text.a libcw_crypto.a libcw_model.a l
 
 GUI_PY_TESTS = tests/gui/test_data_files.py tests/gui/test_i18n_marks.py tests/gui/test_gui_lan.py \
 	tests/gui/test_gui_desktop.py tests/gui/test_gui_narrow.py tests/gui/test_gui_disk_full.py \
-	tests/gui/test_gui_details.py
+	tests/gui/test_gui_details.py tests/gui/test_gui_launch.py
 TESTS += $(GUI_PY_TESTS)
 EXTRA_DIST += $(GUI_PY_TESTS)
 dist_check_SCRIPTS += tests/gui/gui_session.py
