@@ -94,11 +94,18 @@ class Desktop:
             f.write(SESSION_CONF.format(socket=socket, servicedirs="".join(
                 f"  <servicedir>{d}</servicedir>\n" for d in service_dirs)))
         bus_argv = ["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"]
+        # What the bus starts inherits its environment. at-spi-bus-launcher (activated as soon as
+        # anything asks for the accessibility bus) puts its socket in $XDG_RUNTIME_DIR/at-spi/,
+        # or without one in ~/.cache/at-spi/, shared by every test's desktop: the launcher of a
+        # finished test, exiting late, deleted the next test's socket there ("Unable to connect
+        # to the accessibility bus at unix:path=/root/.cache/at-spi/bus").
+        bus_env = {"XDG_RUNTIME_DIR": self.runtime, "DISPLAY": self.display}
         with open(os.path.join(workdir, "bus.log"), "w") as bus_log:
             if bus_host is not None:
-                self.bus = bus_host.popen(bus_argv, stdout=subprocess.DEVNULL, stderr=bus_log)
+                self.bus = bus_host.popen(bus_argv, env=bus_env, stdout=subprocess.DEVNULL, stderr=bus_log)
             else:
-                self.bus = subprocess.Popen(bus_argv, stdout=subprocess.DEVNULL, stderr=bus_log)
+                self.bus = subprocess.Popen(bus_argv, env={**os.environ, **bus_env}, stdout=subprocess.DEVNULL,
+                                            stderr=bus_log)
         self.procs.append(self.bus)
         if not run_until(lambda: os.path.exists(socket), 10):
             raise TestbedError("the session bus did not start")
@@ -137,6 +144,11 @@ class Desktop:
         if not run_until(owned, 15, interval=0.2):
             raise TestbedError("notification-daemon did not take org.freedesktop.Notifications")
         time.sleep(0.5)  # dbus-monitor becomes a monitor asynchronously
+        r = subprocess.run(["gdbus", "call", "--session", "--dest", "org.a11y.Bus", "--object-path", "/org/a11y/bus",
+                            "--method", "org.a11y.Bus.GetAddress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=20)
+        if self.runtime not in r.stdout:
+            raise TestbedError(f"the accessibility bus is not in this desktop's runtime dir: {r.stdout.strip()}")
         log(f"desktop up: display {self.display}, bus {self.env['DBUS_SESSION_BUS_ADDRESS']}")
 
     def _read_monitor(self):
