@@ -33,6 +33,7 @@ constexpr std::size_t kMaxUnopenedStreams = 64;
 constexpr std::int64_t kIdleCloseMs = 120000;
 constexpr std::int64_t kIdleIncomingCloseMs = 300000;
 constexpr std::int64_t kMaxRetryDelayMs = 60000;
+constexpr int kMaxBatch = 500;  // incoming messages per group commit (bounds receipt delay)
 
 bool has_address(const discovery::PeerAnnouncement& ann, const std::string& ip)
 {
@@ -105,6 +106,11 @@ public:
 
     ~Impl()
     {
+        // What the batch holds is stored; no receipts or signals any more while going away.
+        if (batch_.due)
+            g_source_remove(batch_.due);
+        if (batch_.open && !db_->exec("COMMIT", "the message"))
+            db_->exec("ROLLBACK");
         *alive_ = false;
         if (housekeeping_)
             g_source_remove(housekeeping_);
@@ -154,12 +160,30 @@ public:
     void storage_failed(const Error& error);
     void storage_ok();  // after a failure: tells the user that saving works again
 
+    // Group commit. Writes made while handling stanzas (incoming messages, receipts' state
+    // changes) and the "sent" marks share one transaction, committed once the main loop has
+    // handled what it read (a 0 ms timeout) or after kMaxBatch writes: one fsync per burst
+    // instead of one per message. Whatever must not be lost waits for the commit: the
+    // receipts of the messages in it (XEP-0184: only once stored) and their notifications.
+    // The public calls that write commit before they return, so what they report is stored.
+    Result<void> join_batch();
+    Result<void> commit_batch();
+    // A write in the batch or its commit failed: roll back, tell the user, and close the
+    // streams whose messages were in it (unacknowledged: their senders resend them).
+    void abort_batch(const Error& error);
+    static gboolean on_batch_due(gpointer self);
+
     Messenger& outer_;
     std::unique_ptr<Profile> profile_;
     crypto::Identity identity_;
     std::unique_ptr<storage::Database> db_;
     mutable storage::ContactStore contacts_;
     mutable storage::MessageStore messages_;
+    // Unread incoming messages per contact, loaded from the store on first use and then kept
+    // here: counting them in SQLite for every view made a burst of n unread messages cost
+    // O(n^2) row visits (this process is the only writer of its profile).
+    mutable std::map<std::string, int> unread_;
+    int unread(const std::string& contact_id) const;
     GMainContext* context_;
     std::unique_ptr<discovery::AvahiDirectory> directory_;
     std::unique_ptr<transport::LinkLocalListener> listener_;
@@ -177,6 +201,15 @@ public:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that may outlive us
     bool started_ = false;
     bool storage_failing_ = false;
+
+    struct Batch {
+        bool open = false;
+        int writes = 0;
+        guint due = 0;                                   // the 0 ms timeout that commits it
+        std::vector<std::pair<Slot*, xmpp::Element>> receipts;
+        std::vector<Message> received;                   // new incoming messages, to announce
+        std::set<Slot*> slots;                           // streams with messages in it
+    } batch_;
 };
 
 // ---- start-up and presence ----
@@ -342,6 +375,7 @@ void Messenger::Impl::on_peer_down(const std::string& instance)
     auto c = contacts_.find(id);
     if (c && c->trust == Trust::Legacy && !has_stream(id)) {
         if (auto removed = contacts_.remove_if_unused(id); removed && *removed) {
+            unread_.erase(id);
             if (was_reachable)
                 outer_.peer_gone_.emit(id);
             return;
@@ -491,8 +525,12 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
         auto out = messages_.find_outgoing(*in.received_id);
         auto next = out ? sync::next_state(out->state, sync::OutboxEvent::Receipt) : std::nullopt;
         if (next && out->contact_id == id) {
+            // Losing this mark in a crash is harmless: the message is resent, the peer drops
+            // the duplicate and acknowledges it again.
+            if (auto joined = join_batch(); !joined)
+                return;
             if (auto set = messages_.set_state(out->id, *next); !set)
-                return storage_failed(set.error());
+                return abort_batch(set.error());
             out->state = *next;
             outer_.message_state_.emit(*out);
         }
@@ -505,8 +543,10 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
             // the user sees why and may send it again.
             const std::string reason =
                 in.error ? xmpp::describe(*in.error) : std::string("the peer rejected it");
+            if (auto joined = join_batch(); !joined)
+                return;
             if (auto set = messages_.set_state(out->id, *next, reason); !set)
-                return storage_failed(set.error());
+                return abort_batch(set.error());
             out->state = *next;
             out->failure_reason = reason;
             slot->sent_ids.erase(out->id);
@@ -532,25 +572,96 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
     m.state = MessageState::Delivered;
     m.secure = slot->stream->is_secure();
     m.verified = contact && contact->trust == Trust::Verified;
-    auto inserted = messages_.insert_incoming(m);
-    if (inserted)
-        storage_ok();
-    if (!inserted) {
-        // No receipt: the sender keeps it. It never resends on the stream it already wrote
-        // it to, so close that stream: the sender reconnects with its retry back-off and
-        // resends everything unacknowledged, in order (nothing later is stored ahead of it).
-        storage_failed(inserted.error());
-        slot->stream->close();
+    if (auto joined = join_batch(); !joined) {
+        slot->stream->close();  // no receipt: the sender keeps it and resends (see abort_batch)
         return;
     }
-    // A receipt only after the message is on disk (XEP-0184 §5), also for a duplicate.
+    batch_.slots.insert(slot);
+    auto inserted = messages_.insert_incoming(m);
+    if (!inserted)
+        return abort_batch(inserted.error());
+    // A receipt only after the message is on disk (XEP-0184 §5), also for a duplicate: it goes
+    // out when the batch is committed, as does the news of the message.
     if (in.receipt_requested && !in.id.empty())
-        slot->stream->send(xmpp::receipt(self_instance(), slot->stream->peer_instance(), in.id));
+        batch_.receipts.emplace_back(slot, xmpp::receipt(self_instance(), slot->stream->peer_instance(), in.id));
     if (*inserted) {
+        // Counted now: a count loaded from the store from here on already sees this row.
+        if (auto u = unread_.find(id); u != unread_.end())
+            ++u->second;
+        batch_.received.push_back(std::move(m));
+    }
+    if (++batch_.writes >= kMaxBatch)
+        commit_batch();
+}
+
+Result<void> Messenger::Impl::join_batch()
+{
+    if (batch_.open)
+        return {};
+    if (auto begun = db_->exec("BEGIN IMMEDIATE", "the message"); !begun) {
+        storage_failed(begun.error());
+        return begun.error();
+    }
+    batch_.open = true;
+    batch_.writes = 0;
+    batch_.due = g_timeout_add(0, &Impl::on_batch_due, this);
+    return {};
+}
+
+gboolean Messenger::Impl::on_batch_due(gpointer data)
+{
+    auto* self = static_cast<Impl*>(data);
+    self->batch_.due = 0;
+    self->commit_batch();
+    return G_SOURCE_REMOVE;
+}
+
+Result<void> Messenger::Impl::commit_batch()
+{
+    if (!batch_.open)
+        return {};
+    if (batch_.due) {
+        g_source_remove(batch_.due);
+        batch_.due = 0;
+    }
+    if (auto committed = db_->exec("COMMIT", "the message"); !committed) {
+        abort_batch(committed.error());
+        return committed.error();
+    }
+    Batch done = std::move(batch_);
+    batch_ = Batch{};
+    if (!done.received.empty() || !done.receipts.empty())
+        storage_ok();
+    for (auto& [slot, receipt] : done.receipts)
+        if (!slot->dead)
+            slot->stream->send(receipt);
+    for (auto& m : done.received) {
+        const std::string id = m.contact_id;
         chat_states_.erase(id);
         outer_.message_.emit(m);
         emit_peer(id);
     }
+    return {};
+}
+
+void Messenger::Impl::abort_batch(const Error& error)
+{
+    if (batch_.due)
+        g_source_remove(batch_.due);
+    // SQLite may already have rolled back by itself (SQLITE_FULL can do that).
+    if (db_->in_transaction())
+        if (auto r = db_->exec("ROLLBACK"); !r)
+            log::warning("storage", "rollback failed: " + r.error().message);
+    Batch lost = std::move(batch_);
+    batch_ = Batch{};
+    unread_.clear();  // counted rows are gone again: recount from the store
+    storage_failed(error);
+    // No receipt for what was rolled back: the sender keeps it. It never resends on the stream
+    // it already wrote it to, so close that stream: the sender reconnects with its retry
+    // back-off and resends everything unacknowledged, in order (nothing later is stored ahead).
+    for (Slot* slot : lost.slots)
+        if (!slot->dead)
+            slot->stream->close();
 }
 
 Messenger::Impl::Slot* Messenger::Impl::open_slot(const std::string& contact_id)
@@ -611,8 +722,11 @@ bool Messenger::Impl::write_to(Slot& slot, Message& m)
         slot.sent_ids.insert(m.id);
     slot.stream->touch_message_activity();
     if (auto next = sync::next_state(m.state, sync::OutboxEvent::Written)) {
+        // In the batch: after a crash a message still marked queued is simply sent again.
+        if (auto joined = join_batch(); !joined)
+            return false;
         if (auto set = messages_.set_state(m.id, *next); !set) {
-            storage_failed(set.error());
+            abort_batch(set.error());
             return false;
         }
         m.state = *next;
@@ -681,6 +795,7 @@ gboolean Messenger::Impl::on_cleanup(gpointer data)
 {
     auto* self = static_cast<Impl*>(data);
     self->cleanup_ = 0;
+    self->commit_batch();  // it may hold receipts for these slots
     // Streams are destroyed here, never inside their own callbacks.
     self->slots_.remove_if([](const Slot& s) { return s.dead; });
     return G_SOURCE_REMOVE;
@@ -743,6 +858,14 @@ Result<std::string> Messenger::Impl::resolve(const std::string& ref) const
     return make_error("not-found", "no peer called " + ref);
 }
 
+int Messenger::Impl::unread(const std::string& contact_id) const
+{
+    auto it = unread_.find(contact_id);
+    if (it == unread_.end())
+        it = unread_.emplace(contact_id, messages_.unread_count(contact_id)).first;
+    return it->second;
+}
+
 PeerView Messenger::Impl::view(const Contact& c) const
 {
     PeerView v;
@@ -761,7 +884,7 @@ PeerView Messenger::Impl::view(const Contact& c) const
         v.status = model::status_from_xep0174(p->announcement.record.status).value_or(model::Status::Available);
         v.message = p->announcement.record.msg;
     }
-    v.unread = messages_.unread_count(c.id);
+    v.unread = unread(c.id);
     if (auto s = chat_states_.find(c.id); s != chat_states_.end())
         v.chat_state = s->second;
     return v;
@@ -897,11 +1020,16 @@ Result<Message> Messenger::send(const std::string& peer_ref, const std::string& 
     m.state = MessageState::Queued;
     m.secure = contact && !contact->fingerprint.empty();
     m.verified = contact && contact->trust == Trust::Verified;
+    // Stored for good before send() returns, together with whatever the batch holds.
+    if (auto joined = impl_->join_batch(); !joined)
+        return joined.error();
     auto stored = impl_->messages_.insert_outgoing(m);
     if (!stored) {
-        impl_->storage_failed(stored.error());
+        impl_->abort_batch(stored.error());
         return stored.error();
     }
+    if (auto committed = impl_->commit_batch(); !committed)
+        return committed.error();
     impl_->storage_ok();
     message_state_.emit(*stored);
     if (impl_->started_)
@@ -950,6 +1078,8 @@ Result<void> Messenger::mark_verified(const std::string& peer_ref)
     auto c = impl_->contacts_.find(*id);
     if (!c || c->fingerprint.empty())
         return make_error("legacy", peer_ref + " has no key (legacy peer) and cannot be verified");
+    if (auto committed = impl_->commit_batch(); !committed)
+        return committed;
     if (auto set = impl_->contacts_.set_trust(*id, Trust::Verified); !set)
         return set;
     impl_->emit_peer(*id);
@@ -974,8 +1104,11 @@ Result<void> Messenger::mark_read(const std::string& peer_ref)
     auto id = impl_->resolve(peer_ref);
     if (!id)
         return id.error();
+    if (auto committed = impl_->commit_batch(); !committed)
+        return committed;
     if (auto marked = impl_->messages_.mark_read(*id); !marked)
         return marked;
+    impl_->unread_[*id] = 0;
     impl_->emit_peer(*id);
     return {};
 }

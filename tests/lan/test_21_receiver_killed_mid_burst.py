@@ -7,7 +7,8 @@ requests written without waiting for the answers), and carol (host c) sends
 him and restarted with the same profile. Checks: every message of both
 senders ends `delivered` at its sender; bob's history with each sender holds
 each message exactly once and in the order it was sent (nothing lost, nothing
-duplicated, order kept per sender); bob is still serviceable afterwards.
+duplicated, order kept per sender); bob's unread counts match and markRead
+clears one sender's; bob is still serviceable afterwards.
 (test_11_outbox does the same with 50 messages and one sender.)
 On failure: the CLIs' stderr and the avahi logs.
 """
@@ -97,6 +98,11 @@ def run(start):
         check([m["id"] for m in h] == ids, f"bob's history keeps {sender.name}'s message ids")
         sh = sender.call("getHistory", {"peer": fb, "limit": 5000})
         check(all(m["state"] == "delivered" for m in sh), f"{sender.name}'s own history shows all delivered")
+        view = next(p for p in bob.call("listPeers") if p["id"] == fp)
+        check(view["unread"] == len(bodies), f"bob counts {len(bodies)} unread from {sender.name} ({view['unread']})")
+    bob.call("markRead", {"peer": fa})
+    check(next(p for p in bob.call("listPeers") if p["id"] == fa)["unread"] == 0, "markRead clears alice's count")
+    check(next(p for p in bob.call("listPeers") if p["id"] == fc)["unread"] == N_CAROL, "and leaves carol's")
     mid = bob.call("send", {"to": fa, "body": "still here"})["id"]
     check(wait_state(bob, mid, "delivered", 15),
           "bob, restarted, sends and gets a receipt")
