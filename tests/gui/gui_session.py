@@ -195,6 +195,23 @@ class Desktop:
         vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
         return int(vals.get("X", 0)), int(vals.get("Y", 0))
 
+    def window_size(self, title="Chinwag"):
+        """(width, height) of the visible X window named `title`, (0, 0) if none."""
+        r = self.xdotool("search", "--onlyvisible", "--name", f"^{title}$", "getwindowgeometry", "--shell")
+        vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
+        return int(vals.get("WIDTH", 0)), int(vals.get("HEIGHT", 0))
+
+    def resize(self, width, height, title="Chinwag", timeout=15):
+        """Resizes the visible window `title` as a window manager would; True once it has that
+        size. Asked again every 2 s: GTK, busy re-laying out (slow under ASan), can answer a
+        resize with the size it had computed before it (seen in CI)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.xdotool("search", "--onlyvisible", "--name", f"^{title}$", "windowsize", width, height)
+            if run_until(lambda: self.window_size(title) == (width, height), min(2, max(0.1, deadline - time.monotonic()))):
+                return True
+        return False
+
     def click(self, x, y):
         self.xdotool("mousemove", int(x), int(y), "click", "1")
 

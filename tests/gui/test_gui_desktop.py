@@ -51,9 +51,7 @@ def main_window_visible(desk):
 
 
 def window_size(desk):
-    r = desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$", "getwindowgeometry", "--shell")
-    vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
-    return int(vals.get("WIDTH", 0)), int(vals.get("HEIGHT", 0))
+    return desk.window_size()
 
 
 def main_frame(app):
@@ -224,8 +222,7 @@ def run(s):
     desk.key("Escape")
 
     # -- close to the background, a message raises a notification, its action shows the window
-    desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$", "windowsize", "1000", "700")
-    check(run_until(lambda: window_size(desk) == (1000, 700), 5), f"the window is resized ({window_size(desk)})")
+    check(desk.resize(1000, 700), f"the window is resized ({window_size(desk)})")
     do_action(close_button(app))
     check(run_until(lambda: not main_window_visible(desk), 10), "closing hides the main window")
     check(run_until(lambda: "1000" in gsetting(s, "window-width") and "700" in gsetting(s, "window-height"), 5),

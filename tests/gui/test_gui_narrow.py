@@ -33,15 +33,11 @@ def test():
 
 
 def window_size(desk):
-    r = desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$", "getwindowgeometry", "--shell")
-    vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
-    return int(vals.get("WIDTH", 0)), int(vals.get("HEIGHT", 0))
+    return desk.window_size()
 
 
 def resize(desk, width, height):
-    desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$", "windowsize", width, height)
-    check(run_until(lambda: window_size(desk) == (width, height), 10), f"the window is {width} x {height} "
-                                                                       f"({window_size(desk)})")
+    check(desk.resize(width, height), f"the window is {width} x {height} ({window_size(desk)})")
 
 
 def _key(node):
