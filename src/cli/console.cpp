@@ -20,7 +20,6 @@ namespace chinwag::cli {
 
 namespace {
 
-constexpr const char* kPrompt = "chinwag> ";
 constexpr int kHistoryLines = 1000;
 constexpr int kConsoleHistoryLimit = 20;
 constexpr int kSearchLimit = 50;
@@ -179,7 +178,7 @@ void Console::start()
         using_history();
         stifle_history(kHistoryLines);
         read_history(history_path_.c_str());   // absent on first run: not an error
-        rl_callback_handler_install(kPrompt, line_handler);
+        rl_callback_handler_install(console_prompt({}).c_str(), line_handler);
         sigwinch_source_ = g_unix_signal_add(SIGWINCH, on_sigwinch, nullptr);
     }
     input_ = Glib::signal_io().connect(sigc::mem_fun(*this, &Console::on_input), STDIN_FILENO,
@@ -364,6 +363,15 @@ void Console::on_peer_changed(const core::PeerView& p)
     bool known = it != seen_.end();
     Seen before = known ? it->second : Seen{};
     seen_[p.id] = Seen{p.instance, p.online, p.status, p.message};
+    // XEP-0085: who is typing shows in the prompt, not as lines (one per keystroke burst).
+    const bool composing = p.online && p.chat_state == "composing";
+    if (composing != (typing_.count(p.id) > 0)) {
+        if (composing)
+            typing_[p.id] = p.instance.empty() ? p.id : p.instance;
+        else
+            typing_.erase(p.id);
+        update_prompt();
+    }
     // peer_changed also fires for unread counts and chat states: print presence changes only.
     if (p.online && (!known || !before.online || before.status != p.status || before.message != p.message)) {
         std::string line = fill(known && before.online ? _("* %s is now %s") : _("* %s is here: %s"),
@@ -378,8 +386,27 @@ void Console::on_peer_changed(const core::PeerView& p)
     }
 }
 
+void Console::update_prompt()
+{
+    if (!readline_ || !running_)
+        return;
+    std::vector<std::string> names;
+    for (const auto& [id, name] : typing_)
+        names.push_back(name);
+    const std::string prompt = console_prompt(names);
+    if (in_line_handler_) {
+        rl_set_prompt(prompt.c_str());  // drawn when the line handler returns
+        return;
+    }
+    rl_clear_visible_line();  // the old prompt goes, the typed text is drawn again after the new one
+    rl_set_prompt(prompt.c_str());
+    rl_forced_update_display();
+}
+
 void Console::on_peer_gone(const std::string& id)
 {
+    if (typing_.erase(id))
+        update_prompt();
     auto it = seen_.find(id);
     if (it == seen_.end() || !it->second.online)
         return;

@@ -67,6 +67,8 @@ private:
     std::vector<sigc::connection> connections_;
     rpc::LineSplitter splitter_;
     std::map<std::string, Seen> seen_;
+    std::map<std::string, std::string> typing_;  // contact id → name, while composing to us
+    void update_prompt();
     unsigned sigwinch_source_ = 0;
     bool in_line_handler_ = false;
     bool running_ = false;

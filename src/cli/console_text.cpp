@@ -214,6 +214,20 @@ std::string message_line(const model::Message& m, std::string_view who, model::T
     return line;
 }
 
+std::string console_prompt(const std::vector<std::string>& typing)
+{
+    if (typing.empty())
+        return "chinwag> ";
+    std::string who;
+    if (typing.size() == 1)
+        who = fill(_("%s is typing…"), {printable(typing[0])});
+    else if (typing.size() == 2)
+        who = fill(_("%s and %s are typing…"), {printable(typing[0]), printable(typing[1])});
+    else
+        who = fill(_("%s people are typing…"), {std::to_string(typing.size())});
+    return "chinwag (" + who + ")> ";
+}
+
 std::string warning_line(std::string_view kind, std::string_view peer, std::string_view detail)
 {
     std::string line = fill(_("*** WARNING (%s)"), {printable(kind)});

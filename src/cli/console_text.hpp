@@ -58,6 +58,11 @@ std::string clock_time(std::int64_t ms, bool with_date);
 // when trust is Impostor, and for outgoing lines "me → who" plus the delivery state unless sent.
 std::string message_line(const model::Message& message, std::string_view who, model::Trust trust, bool with_date);
 
+// The interactive prompt: "chinwag> ", or with who is typing to us (XEP-0085 composing):
+// "chinwag (bob@lab is typing…)> ", "chinwag (bob@lab and carol@lab are typing…)> ",
+// "chinwag (3 people are typing…)> ". Names are made printable.
+std::string console_prompt(const std::vector<std::string>& typing);
+
 // A prominent warning line: "*** WARNING (kind) peer: detail ***".
 std::string warning_line(std::string_view kind, std::string_view peer, std::string_view detail);
 

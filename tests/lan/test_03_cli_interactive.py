@@ -3,7 +3,8 @@
 
 alice runs the interactive CLI on host a; bob is a JSON-RPC peer on host b. Checks: bob's
 presence and message print live, /msg reaches bob, /status reaches bob, /who lists bob,
-/verify shows the safety number bob computes, /history and /search answer, Tab completes a
+/verify shows the safety number bob computes, /history and /search answer, bob's typing
+shows in the prompt until his message arrives, Tab completes a
 peer name with a space quoted (carol, a second JSON-RPC peer on host b, gets the message),
 /quit exits.
 """
@@ -36,6 +37,10 @@ class Terminal:
 
     def screen(self):
         return self._tmux("capture-pane", "-p", "-J", "-S", "-", "-E", "-")
+
+    def last_line(self):
+        lines = [line for line in self.screen().splitlines() if line.strip()]
+        return lines[-1] if lines else ""
 
     def type(self, text):
         self._tmux("send-keys", "-t", "t", "-l", text)
@@ -72,6 +77,20 @@ def test():
             term.type("/msg bob@cw-b hi bob, from the terminal")
             m = bob.wait_notification("message", lambda p: p["body"] == "hi bob, from the terminal")
             assert m["instance"] == "alice@cw-a" and m["secure"], m
+
+            log("bob typing shows in the prompt, and goes when his message arrives; a half-typed line stays")
+            term._tmux("send-keys", "-t", "t", "-l", "/wh")
+            term.wait_for("chinwag> /wh")
+            bob.call("sendChatState", {"to": "alice@cw-a", "state": "composing"})
+            if not run_until(lambda: term.last_line().startswith("chinwag (bob@cw-b is typing")
+                             and term.last_line().endswith(")> /wh"), 10):
+                raise AssertionError("the prompt does not say bob is typing:\n" + term.screen())
+            bob.call("send", {"to": "alice@cw-a", "body": "typed it"})
+            term.wait_for("bob@cw-b: typed it")
+            if not run_until(lambda: term.last_line() == "chinwag> /wh", 10):
+                raise AssertionError("the prompt still says bob is typing:\n" + term.screen())
+            term.type("o")  # the half-typed /wh becomes /who
+            term.wait_for("  bob@cw-b (Bob)  available")
 
             log("/status reaches bob")
             term.type("/status away at lunch")

@@ -427,6 +427,18 @@ JsonObject* notification_params(Parsed& p, const char* method)
 }
 }  // namespace
 
+START_TEST(test_console_prompt)
+{
+    ck_assert_std_eq(console_prompt({}).c_str(), "chinwag> ");
+    ck_assert_std_eq(console_prompt({"bob@lab"}).c_str(), "chinwag (bob@lab is typing\u2026)> ");
+    ck_assert_std_eq(console_prompt({"bob@lab", "carol@lab"}).c_str(),
+                     "chinwag (bob@lab and carol@lab are typing\u2026)> ");
+    ck_assert_std_eq(console_prompt({"a@x", "b@x", "c@x"}).c_str(), "chinwag (3 people are typing\u2026)> ");
+    // A name with an escape sequence cannot rewrite the terminal from the prompt.
+    ck_assert(console_prompt({"evil\x1b[2J@x"}).find('\x1b') == std::string::npos);
+}
+END_TEST
+
 START_TEST(test_notifications)
 {
     {
@@ -759,6 +771,7 @@ static Suite* cli_suite()
     tcase_add_test(front, test_options);
     tcase_add_test(front, test_console_commands);
     tcase_add_test(front, test_console_text);
+    tcase_add_test(front, test_console_prompt);
     suite_add_tcase(s, front);
     return s;
 }
