@@ -86,6 +86,7 @@ public:
         std::string contact_id;
         discovery::PeerAnnouncement announcement;
         bool reachable = true;  // false after its open stream died without goodbye
+        bool held = false;      // avahi-daemon went away, not the peer: kept while a stream is open
     };
     struct Retry {
         std::int64_t due_ms = 0;
@@ -201,6 +202,7 @@ public:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that may outlive us
     bool started_ = false;
     bool storage_failing_ = false;
+    bool discovery_down_ = false;  // avahi-daemon missing or failed: departures are not news
 
     struct Batch {
         bool open = false;
@@ -231,6 +233,7 @@ Result<void> Messenger::Impl::start()
     directory_->signal_state().connect([this](discovery::DirectoryState state, const std::string& detail) {
         const bool problem =
             state == discovery::DirectoryState::DaemonMissing || state == discovery::DirectoryState::Failure;
+        discovery_down_ = problem;
         notice("discovery", detail, problem);
     });
     directory_->signal_name_changed().connect([this](const std::string& old_name, const std::string& new_name) {
@@ -362,6 +365,14 @@ void Messenger::Impl::on_peer_down(const std::string& instance)
     if (it == online_.end())
         return;
     std::string id = it->second.contact_id;
+    // Our own avahi-daemon went away, not the peer: a contact with an open stream is evidently
+    // still there. It stays online until that stream closes or avahi reports it again.
+    if (discovery_down_ && was_proven && open_slot(id)) {
+        if (!it->second.held)
+            log::info("presence", instance + " stays online while avahi-daemon is away: its stream is open");
+        it->second.held = true;
+        return;
+    }
     const bool was_reachable = it->second.reachable && was_proven;
     online_.erase(it);
     log::info("presence", instance + " left the network");
@@ -501,6 +512,15 @@ void Messenger::Impl::on_stream_closed(Slot* slot, const transport::CloseInfo& i
     if (id.empty())
         return;
     resolving_.erase(id);
+    // Held while avahi-daemon was away because of this stream: without it, the peer is gone.
+    if (!open_slot(id)) {
+        std::vector<std::string> held;
+        for (const auto& [inst, p] : online_)
+            if (p.contact_id == id && p.held)
+                held.push_back(inst);
+        for (const auto& inst : held)
+            on_peer_down(inst);
+    }
     if (info.opened && (info.kind == "timeout" || info.kind == "io"))
         mark_unreachable(id, info.detail);
     if (!messages_.pending(id).empty())

@@ -5,7 +5,9 @@ Checks, with alice (chinwag-cli) on host a and bob on host b:
 1. alice and bob list each other online.
 2. a's avahi-daemon is SIGKILLed (no goodbye packets, the D-Bus client just
    loses its peer): alice keeps running and sends a `notice` kind "discovery"
-   saying avahi is missing.
+   saying avahi is missing. bob, with whom a stream is open, stays online at
+   alice's (never reported gone) and messages go both ways; when bob quits, his
+   stream closes and alice shows him offline; bob starts again.
 3. a's avahi-daemon starts again: alice sends a "discovery" notice that it is
    back, lists bob online again, republishes herself (b's avahi-browse
    resolves alice@cw-a from a's new daemon, bob lists her online), and a
@@ -47,6 +49,15 @@ def wait_notice(rpc, rx, start, timeout):
     return found[0] if found else (None, None)
 
 
+def offline_since(rpc, peer_id, marks):
+    """rpc notified peerGone, or peerChanged with online false, for peer_id after `marks`
+    (the counts of peerGone and peerChanged notifications taken before)."""
+    gone, changed = marks
+    return (any(p.get("id") == peer_id for p in rpc.notifications("peerGone")[gone:])
+            or any(p.get("id") == peer_id and p.get("online") is False
+                   for p in rpc.notifications("peerChanged")[changed:]))
+
+
 def test():
     testbed.skip_unless_root()
     testbed.cli_path()
@@ -67,6 +78,8 @@ def test():
               "alice's stream to bob survives 6 s without traffic")
 
         # 2. avahi-daemon on a dies without a word.
+        fb = bob.call("getSelf")["fingerprint"]
+        marks = (len(alice.notifications("peerGone")), len(alice.notifications("peerChanged")))
         start = len(alice.notifications("notice"))
         t0 = time.monotonic()
         a.avahi_stop(signal.SIGKILL)
@@ -76,7 +89,18 @@ def test():
         time.sleep(1)
         check(alice.alive(), "alice still runs without avahi-daemon")
         check(alice.call("getSelf").get("instance") == ALICE, "and answers getSelf")
-        log(f"bob on a while avahi is down: online={peer_online(alice, BOB, key='instance')}")
+        # bob did not go anywhere, and the stream to him is open: he stays online.
+        check(not run_until(lambda: not peer_online(alice, BOB, key="instance"), 3, 0.2),
+              "alice keeps listing bob online while her avahi-daemon is away (the stream to him is open)")
+        check(not offline_since(alice, fb, marks), "alice never reported bob gone or offline")
+        deliver(alice, bob, BOB, "while my avahi is away")
+        deliver(bob, alice, ALICE, "bob answers while alice's avahi is away")
+        # bob leaves while a's avahi is still away: his stream closes, so he is shown offline.
+        bob.call("quit", timeout=5)
+        check(bob.wait(10) == 0, "bob quits")
+        check(run_until(lambda: not peer_online(alice, BOB, key="instance"), 15, 0.2),
+              "once bob quits (his stream closes) alice shows him offline, avahi or not")
+        bob = clis.start("b", "bob", instance=BOB)
 
         # 3. It comes back.
         t_restart = time.monotonic()
