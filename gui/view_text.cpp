@@ -215,8 +215,9 @@ std::string notice_text(const core::Notice& n)
 {
     if (n.kind == "discovery") {
         if (n.problem)
-            return _("Nobody on the network can be seen because the avahi-daemon service is not running. "
-                     "Start it (for example with “sudo systemctl start avahi-daemon”); Chinwag reconnects by itself.");
+            return _("Chinwag cannot see who comes and goes on the network because the avahi-daemon service is "
+                     "not running. Start it (for example with “sudo systemctl start avahi-daemon”); Chinwag "
+                     "reconnects by itself.");
         return {};
     }
     if (n.kind == "storage")
