@@ -68,7 +68,8 @@ public:
         badge_label_.set_label(trust_label(p.trust));
         badge_.set_tooltip_text(trust_label(p.trust));
         const std::string who = published_identity(p);
-        name_.set_tooltip_text(who);  // empty: no tooltip
+        // Only a peer that publishes a name or e-mail gets a tooltip (an empty one would still show).
+        gtk_widget_set_tooltip_text(GTK_WIDGET(name_.gobj()), who.empty() ? nullptr : who.c_str());
         unread_.set_label(std::to_string(p.unread));
         unread_.set_visible(p.unread > 0);
         set_accessible_label(*this, contact_summary(p));

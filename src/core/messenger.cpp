@@ -202,7 +202,7 @@ public:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that may outlive us
     bool started_ = false;
     bool storage_failing_ = false;
-    bool discovery_down_ = false;  // avahi-daemon missing or failed: departures are not news
+    bool discovery_down_ = false;  // avahi-daemon is away: its departures are not news
 
     struct Batch {
         bool open = false;
@@ -233,7 +233,7 @@ Result<void> Messenger::Impl::start()
     directory_->signal_state().connect([this](discovery::DirectoryState state, const std::string& detail) {
         const bool problem =
             state == discovery::DirectoryState::DaemonMissing || state == discovery::DirectoryState::Failure;
-        discovery_down_ = problem;
+        discovery_down_ = state == discovery::DirectoryState::DaemonMissing;
         notice("discovery", detail, problem);
     });
     directory_->signal_name_changed().connect([this](const std::string& old_name, const std::string& new_name) {
