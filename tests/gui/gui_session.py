@@ -23,7 +23,7 @@ except ImportError:
         os.environ["CHINWAG_GUI_REEXEC"] = "1"
         os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
 
-from testbed import Lan, Skip, TestbedError, log, run_until, skip_unless_root, start_cli
+from testbed import Lan, Skip, TestbedError, cli_path, log, run_until, skip_unless_root, start_cli
 
 SESSION_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -211,6 +211,10 @@ class Desktop:
             if run_until(lambda: self.window_size(title) == (width, height), min(2, max(0.1, deadline - time.monotonic()))):
                 return True
         return False
+
+    def click_node(self, node, window="Chinwag"):
+        """A real click in the middle of an accessible node of the visible window `window`."""
+        self.click(*center(node, self.window_origin(window)))
 
     def click(self, x, y):
         self.xdotool("mousemove", int(x), int(y), "click", "1")
@@ -593,6 +597,15 @@ class GuiSession:
         self._apps.append(proc)
         self.app = find_app(proc.pid, timeout=30)
         return proc, self.app
+
+    def init_profile(self, profile, nick="alice", host="a", env=None, what=None):
+        """`chinwag-cli [--profile DIR] init --nick NICK` on `host` (profile None: the default
+        place under env's XDG dirs), checked to succeed; returns profile."""
+        argv = [cli_path(), *(["--profile", str(profile)] if profile else []), "init", "--nick", nick]
+        r = self.lan[host].run(argv, env=env, timeout=60)
+        check(r.returncode == 0, f"{what or f'chinwag-cli init made {nick}' + chr(39) + 's profile'} "
+                                 f"({r.stderr.strip()[-200:]})")
+        return profile
 
     def start_cli(self, host, nick, instance, profile=None):
         """chinwag-cli jsonrpc as `nick` on `host` (profile LANDIR/profiles/NICK unless given),

@@ -35,10 +35,10 @@ Screenshots: tests/gui/screenshots/{preferences,about,shortcuts,locked,main-de}.
 import os
 import subprocess
 
-from gui_session import (GuiSession, activate_action, button_names, center, check, do_action, find_all,
+from gui_session import (GuiSession, activate_action, button_names, check, do_action, find_all,
                          gdbus_call, name_of, other_apps_buttons, role_of, row_named, screen_center, states_of,
                          showing, text_of, unnamed_buttons, wait_for, wait_row)
-from testbed import cli_path, log, main, run_until
+from testbed import log, main, run_until
 
 
 def test():
@@ -48,10 +48,6 @@ def test():
 
 def main_window_visible(desk):
     return desk.xdotool("search", "--onlyvisible", "--name", "^Chinwag$").stdout.strip() != ""
-
-
-def window_size(desk):
-    return desk.window_size()
 
 
 def main_frame(app):
@@ -64,11 +60,6 @@ def main_frame(app):
 def close_button(app):
     return wait_for(main_frame(app), lambda n: role_of(n) == "push button" and name_of(n) == "Close", 10,
                     "the main window's Close button")
-
-
-def click_node(desk, node):
-    x, y = center(node, desk.window_origin("Chinwag"))
-    desk.click(x, y)
 
 
 def selected_row(app):
@@ -96,11 +87,7 @@ def gsetting(s, key):
 
 def run(s):
     lan, desk = s.lan, s.desk
-    cli = cli_path()
-    alice_profile = lan.path("profiles", "alice")
-    os.makedirs(alice_profile)
-    r = lan["a"].run([cli, "--profile", alice_profile, "init", "--nick", "alice"], timeout=60)
-    check(r.returncode == 0, "chinwag-cli init made alice's profile")
+    alice_profile = s.init_profile(lan.path("profiles", "alice"))
     bob = s.start_cli("b", "bob", "bob@cw-b")
     carol = s.start_cli("c", "carol", "carol@cw-c")
     proc, app = s.start_app(alice_profile, tag="app-1")
@@ -130,7 +117,7 @@ def run(s):
 
     # -- next / previous conversation with real key events
     composer = wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message", 10, "the composer")
-    click_node(desk, composer)
+    desk.click_node(composer)
     wait_selected(app, "bob", "bob's row is selected")
     desk.key("ctrl+Next")
     wait_selected(app, "carol", "Ctrl+Page_Down selects the next conversation (carol)")
@@ -148,7 +135,7 @@ def run(s):
                       find_all(n, lambda c: role_of(c) == "label" and name_of(c) == secret), 10,
                       "bob's message listed as a search result")
     log(f"search entry now {text_of(entry)!r}")
-    click_node(desk, result)
+    desk.click_node(result)
     wait_selected(app, "bob", "the search result opens bob's conversation")
     wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == secret and showing(n), 10,
              "the found message is shown in the conversation")
@@ -222,7 +209,7 @@ def run(s):
     desk.key("Escape")
 
     # -- close to the background, a message raises a notification, its action shows the window
-    check(desk.resize(1000, 700), f"the window is resized ({window_size(desk)})")
+    check(desk.resize(1000, 700), f"the window is resized ({desk.window_size()})")
     do_action(close_button(app))
     check(run_until(lambda: not main_window_visible(desk), 10), "closing hides the main window")
     check(run_until(lambda: "1000" in gsetting(s, "window-width") and "700" in gsetting(s, "window-height"), 5),
@@ -252,17 +239,17 @@ def run(s):
     check(run_until(lambda: main_window_visible(desk), 10), "activating the app shows the main window")
 
     # -- Ctrl+Q quits; the size comes back on the next start
-    click_node(desk, wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message" and showing(n), 10,
+    desk.click_node(wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message" and showing(n), 10,
                               "the composer"))
     desk.key("ctrl+q")
     check(run_until(lambda: proc.poll() is not None, 15), f"Ctrl+Q quits the app (exit status {proc.poll()})")
     check(proc.returncode == 0, "the app exits with status 0")
     proc, app = s.start_app(alice_profile, tag="app-2")
     check(run_until(lambda: main_window_visible(desk), 20), "the app starts again")
-    check(run_until(lambda: window_size(desk) == (1000, 700), 5), f"the window has the saved size ({window_size(desk)})")
+    check(run_until(lambda: desk.window_size() == (1000, 700), 5), f"the window has the saved size ({desk.window_size()})")
     menu = wait_for(app, lambda n: name_of(n) == "Main menu" and showing(n) and role_of(n) in ("toggle button", "push button", "menu button"),
                     10, "the main menu button")
-    click_node(desk, menu)
+    desk.click_node(menu)
     quit_item = wait_for(app, lambda n: name_of(n) == "Quit" and showing(n) and role_of(n) != "label", 10,
                          "the Quit menu item")
     do_action(quit_item, next(a for a in actions(quit_item)))

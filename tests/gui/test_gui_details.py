@@ -20,10 +20,10 @@ Screenshot: failed-delivery.png.
 
 import time
 
-from gui_session import (GuiSession, activate_action, center, check, extents,
+from gui_session import (GuiSession, activate_action, check, extents,
                          find_all, name_of, role_of, row_named, showing, text_of, wait_for, wait_row)
 from refusing_peer import RefusingPeer
-from testbed import RpcError, cli_path, log, main, run_until
+from testbed import log, main, quit_or_kill, run_until
 
 REX = "rex@cw-c"
 ALICE = "alice@cw-a"
@@ -60,7 +60,7 @@ def set_field(s, app, title, value):
     select all, type, Enter (an AdwEntryRow with an apply button applies on Enter)."""
     entry = wait_for(app, lambda n: role_of(n) in ("text", "entry") and name_of(n) == title and showing(n), 10,
                      f"the {title} field")
-    s.desk.click(*center(entry, s.desk.window_origin("Preferences")))
+    s.desk.click_node(entry, window="Preferences")
     s.desk.key("ctrl+a")
     s.desk.type_text(value)
     s.desk.key("Return")
@@ -82,15 +82,13 @@ def verification_open(app):
 def focus_composer(s, app):
     composer = wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message" and showing(n), 10,
                         "the composer")
-    s.desk.click(*center(composer, s.desk.window_origin("Chinwag")))
+    s.desk.click_node(composer)
     return composer
 
 
 def run(s):
     lan, desk = s.lan, s.desk
-    profile = lan.path("profiles", "alice-gui")
-    r = lan["a"].run([cli_path(), "--profile", profile, "init", "--nick", "alice"], timeout=60)
-    check(r.returncode == 0, "chinwag-cli init made alice's profile")
+    profile = s.init_profile(lan.path("profiles", "alice-gui"))
     proc, app = s.start_app(profile, instance=ALICE)
     bob = s.start_cli("b", "bob", "bob@cw-b")
     rex = RefusingPeer(lan["c"], REX, "rex", txt=["1st=Rex", "last=Tyrannosaurus", "email=rex@example.org"])
@@ -148,11 +146,7 @@ def run(s):
     desk.key("Escape")
 
     # -- sections: Nearby, and Offline once bob leaves
-    try:
-        bob.call("quit", timeout=5)
-    except RpcError:
-        pass
-    bob.wait(10)
+    quit_or_kill(bob, timeout=5, wait=10)
     wait_row(app, "bob", lambda t: "Offline" in t, 15, "bob is shown offline after quitting")
 
     def header(title):

@@ -22,7 +22,7 @@ import time
 
 from gui_session import (GuiSession, activate_action, check, find_all, label_showing, name_of, role_of, wait_for,
                          wait_row)
-from testbed import cli_path, log, main, run_until, state_seen
+from testbed import log, main, run_until, state_seen
 
 N = 6
 SIZE = 40 * 1024
@@ -63,8 +63,7 @@ def run(s, mnt):
     lan, desk = s.lan, s.desk
     profile = os.path.join(mnt, "alice")
     os.makedirs(profile)
-    r = lan["a"].run([cli_path(), "--profile", profile, "init", "--nick", "alice"], timeout=60)
-    check(r.returncode == 0, "chinwag-cli init made alice's profile on the small disk")
+    s.init_profile(profile, what="chinwag-cli init made alice's profile on the small disk")
     bob = s.start_cli("b", "bob", "bob@cw-b")
     proc, app = s.start_app(profile)
 

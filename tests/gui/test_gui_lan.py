@@ -21,9 +21,9 @@ import os
 import shutil
 import subprocess
 
-from gui_session import (GuiSession, activate_action, button_names, center, check, do_action, find_all,
+from gui_session import (GuiSession, activate_action, button_names, check, do_action, find_all,
                          label_showing, name_of, role_of, text_of, unnamed_buttons, wait_for, wait_row)
-from testbed import RpcError, log, main, run_until
+from testbed import log, main, quit_or_kill, run_until
 
 
 def test():
@@ -95,8 +95,7 @@ def run(s):
     # -- the composer: Enter sends
     composer = wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message", 10,
                         "the composer")
-    x, y = center(composer, desk.window_origin("Chinwag"))
-    desk.click(x, y)
+    desk.click_node(composer)
     reply = "hi bob, typed in the app"
     desk.type_text(reply)
     desk.key("Return")
@@ -129,11 +128,7 @@ def run(s):
     check(run_until(lambda: not label_showing(app, "have not yet checked"), 5), "the unverified banner is gone")
 
     # -- an impostor takes bob's name with another key
-    try:
-        bob.call("quit", timeout=5)
-    except RpcError:
-        pass
-    bob.wait(10)
+    quit_or_kill(bob, timeout=5, wait=10)
     wait_row(app, "bob", lambda s: "Offline" in s, 15, "bob goes offline after quitting")
     s.start_cli("b", "bob", "bob@cw-b", profile=lan.path("profiles", "mallory"))
     imp = []

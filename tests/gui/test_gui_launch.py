@@ -22,9 +22,9 @@ import subprocess
 import tempfile
 import time
 
-from gui_session import (GuiSession, center, check, find_all, gdbus_call, name_of, role_of, row_named, showing,
+from gui_session import (GuiSession, check, find_all, gdbus_call, name_of, role_of, row_named, showing,
                          wait_for, wait_row, find_app)
-from testbed import cli_path, log, main, run_until
+from testbed import _pid_alive, log, main, run_until
 
 APP_ID = "io.github.chinwag.Chinwag"
 # GNOME Shell's way to start an app: look its desktop file up by id and launch it. With
@@ -94,8 +94,7 @@ def run(s, data, services):
     home = lan.path("home")
     xdg = {"HOME": home, "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
            "XDG_CONFIG_HOME": os.path.join(home, ".config")}
-    r = lan["a"].run([cli_path(), "init", "--nick", "alice"], env=xdg, timeout=60)
-    check(r.returncode == 0, f"chinwag-cli init made alice's default profile ({r.stderr.strip()[-200:]})")
+    s.init_profile(None, env=xdg, what="chinwag-cli init made alice's default profile")
     bob = s.start_cli("b", "bob", "bob@cw-b")
 
     # What a GNOME session puts into the activation environment of its bus.
@@ -141,13 +140,12 @@ def run(s, data, services):
     hello = "hello alice, launched from the desktop file?"
     bob.call("send", {"to": alice_id, "body": hello})
     wait_row(app, "bob", lambda t: "1 unread" in t, 15, "bob's message arrives (1 unread)")
-    origin = desk.window_origin("Chinwag")
-    desk.click(*center(row_named(app, "bob"), origin))
+    desk.click_node(row_named(app, "bob"))
     wait_for(app, lambda n: role_of(n) == "label" and name_of(n) == hello and showing(n), 10,
              "clicking bob's row shows his message")
     composer = wait_for(app, lambda n: role_of(n) == "text" and name_of(n) == "Message" and showing(n), 10,
                         "the composer")
-    desk.click(*center(composer, origin))
+    desk.click_node(composer)
     reply = "yes, from the Activities overview"
     desk.type_text(reply)
     desk.key("Return")
@@ -160,15 +158,7 @@ def run(s, data, services):
 
     # -- quit through the exported action
     check(gdbus_call(desk, "org.gtk.Actions.Activate", "quit", "[]", "{}"), "app.quit activated over D-Bus")
-    check(run_until(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 15), "the app exits")
-
-
-def _zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1].startswith("Z")
-    except OSError:
-        return True
+    check(run_until(lambda: not _pid_alive(pid), 15), "the app exits")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,9 @@ private session bus; host b runs chinwag-cli as bob. Checks, in order:
 - resized back to 1000 px, both panes are on the screen again and Back is gone.
 """
 
-import os
-
-from gui_session import (GuiSession, center, check, extents, find_all, name_of, role_of, row_named, showing,
+from gui_session import (GuiSession, check, extents, find_all, name_of, role_of, row_named, showing,
                          text_of, unnamed_buttons, wait_for, wait_row)
-from testbed import cli_path, log, main, run_until
+from testbed import log, main, run_until
 
 
 def test():
@@ -32,12 +30,8 @@ def test():
         run(s)
 
 
-def window_size(desk):
-    return desk.window_size()
-
-
 def resize(desk, width, height):
-    check(desk.resize(width, height), f"the window is {width} x {height} ({window_size(desk)})")
+    check(desk.resize(width, height), f"the window is {width} x {height} ({desk.window_size()})")
 
 
 def _key(node):
@@ -108,18 +102,9 @@ def wait_screen(desk, what, predicate, timeout=10):
     check(run_until(predicate, timeout, interval=0.3), what)
 
 
-def click_node(desk, node):
-    x, y = center(node, desk.window_origin("Chinwag"))
-    desk.click(x, y)
-
-
 def run(s):
     lan, desk = s.lan, s.desk
-    cli = cli_path()
-    profile = lan.path("profiles", "alice")
-    os.makedirs(profile)
-    r = lan["a"].run([cli, "--profile", profile, "init", "--nick", "alice"], timeout=60)
-    check(r.returncode == 0, "chinwag-cli init made alice's profile")
+    profile = s.init_profile(lan.path("profiles", "alice"))
     bob = s.start_cli("b", "bob", "bob@cw-b")
     proc, app = s.start_app(profile)
 
@@ -129,7 +114,7 @@ def run(s):
                                 for p in bob.call("listPeers")), 15, interval=0.2), "bob's CLI sees the app")
 
     # -- wide: two panes
-    check(run_until(lambda: window_size(desk)[0] >= 700, 10), f"the window starts wide ({window_size(desk)})")
+    check(run_until(lambda: desk.window_size()[0] >= 700, 10), f"the window starts wide ({desk.window_size()})")
     wait_screen(desk, "wide: the contact list and the empty conversation pane are side by side",
                 lambda: on_screen(contacts(app), app) and on_screen(empty_page(app), app))
     check(not showing(back_button(app)), "wide: no Back button")
@@ -138,14 +123,14 @@ def run(s):
     resize(desk, 400, 700)
     wait_screen(desk, "narrow: the contact list is on the screen, the conversation pane is not",
                 lambda: on_screen(contacts(app), app) and not on_screen(empty_page(app), app))
-    click_node(desk, row_named(app, "bob"))
+    desk.click_node(row_named(app, "bob"))
     wait_screen(desk, "narrow: clicking bob shows his conversation alone",
                 lambda: on_screen(composer(app), app) and not on_screen(contacts(app), app))
     check(showing(back_button(app)), "narrow: the conversation has a button named \"Back\"")
     check(not unnamed_buttons(app), f"narrow: every control has a clean accessible name ({unnamed_buttons(app)})")
 
     # -- Shift+Enter: a new line; Enter sends
-    click_node(desk, composer(app))
+    desk.click_node(composer(app))
     desk.type_text("first line")
     desk.key("shift+Return")
     desk.type_text("second line")
@@ -159,7 +144,7 @@ def run(s):
     s.screenshot("narrow.png", window="Chinwag")
 
     # -- Back to the list; a message now raises a notification, reading it withdraws it
-    click_node(desk, back_button(app))
+    desk.click_node(back_button(app))
     wait_screen(desk, "\"Back\" returns to the contact list",
                 lambda: on_screen(contacts(app), app) and not on_screen(composer(app), app))
     hello = "bob writes while alice looks at the list"
@@ -169,18 +154,18 @@ def run(s):
           "narrow, on the list: bob's message raises a notification (his conversation is not in view)")
     wait_row(app, "bob", lambda s: "1 unread" in s, 10, "bob's row counts 1 unread")
     closed = len(desk.notification_calls("CloseNotification"))
-    click_node(desk, row_named(app, "bob"))
+    desk.click_node(row_named(app, "bob"))
     wait_screen(desk, "bob's conversation is shown again",
                 lambda: on_screen(composer(app), app) and not on_screen(contacts(app), app))
     wait_row(app, "bob", lambda s: "unread" not in s, 10, "reading it clears the unread count")
     check(run_until(lambda: len(desk.notification_calls("CloseNotification")) > closed, 10),
           "reading it withdraws the notification (CloseNotification)")
-    click_node(desk, back_button(app))
+    desk.click_node(back_button(app))
     wait_screen(desk, "back on the list", lambda: on_screen(contacts(app), app))
 
     # -- own status message, edited in place in the header
     status = wait_for(app, lambda n: name_of(n) == "Status message" and showing(n), 10, "the status message label")
-    click_node(desk, status)
+    desk.click_node(status)
     # GTK 4.8 does not tell AT-SPI about the entry the label turns into: bob's CLI tells.
     desk.key("ctrl+a")
     desk.type_text("lunch until 2")
@@ -195,7 +180,7 @@ def run(s):
     # -- own presence: Away with the keyboard
     presence = wait_for(app, lambda n: name_of(n) == "Your presence" and role_of(n) in ("push button", "toggle button")
                         and on_screen(n, app), 10, "the presence drop-down")
-    click_node(desk, presence)
+    desk.click_node(presence)
     check(run_until(lambda: bool(find_all(app, lambda n: role_of(n) == "label" and name_of(n) == "Away"
                                           and showing(n))), 10), "the presence list opens")
     desk.key("Down")
