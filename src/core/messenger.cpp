@@ -5,6 +5,7 @@
 #include <list>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "crypto/fingerprint.hpp"
 #include "crypto/identity.hpp"
@@ -173,6 +174,9 @@ public:
     // streams whose messages were in it (unacknowledged: their senders resend them).
     void abort_batch(const Error& error);
     static gboolean on_batch_due(gpointer self);
+    // An outgoing message's new state, written in the batch; false if that failed (the batch
+    // is then aborted).
+    bool set_state_in_batch(const std::string& message_id, MessageState state, const std::string& reason = {});
 
     Messenger& outer_;
     std::unique_ptr<Profile> profile_;
@@ -547,10 +551,8 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
         if (next && out->contact_id == id) {
             // Losing this mark in a crash is harmless: the message is resent, the peer drops
             // the duplicate and acknowledges it again.
-            if (auto joined = join_batch(); !joined)
+            if (!set_state_in_batch(out->id, *next))
                 return;
-            if (auto set = messages_.set_state(out->id, *next); !set)
-                return abort_batch(set.error());
             out->state = *next;
             outer_.message_state_.emit(*out);
         }
@@ -563,10 +565,8 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
             // the user sees why and may send it again.
             const std::string reason =
                 in.error ? xmpp::describe(*in.error) : std::string("the peer rejected it");
-            if (auto joined = join_batch(); !joined)
+            if (!set_state_in_batch(out->id, *next, reason))
                 return;
-            if (auto set = messages_.set_state(out->id, *next, reason); !set)
-                return abort_batch(set.error());
             out->state = *next;
             out->failure_reason = reason;
             slot->sent_ids.erase(out->id);
@@ -628,6 +628,17 @@ Result<void> Messenger::Impl::join_batch()
     return {};
 }
 
+bool Messenger::Impl::set_state_in_batch(const std::string& message_id, MessageState state, const std::string& reason)
+{
+    if (auto joined = join_batch(); !joined)
+        return false;
+    if (auto set = messages_.set_state(message_id, state, reason); !set) {
+        abort_batch(set.error());
+        return false;
+    }
+    return true;
+}
+
 gboolean Messenger::Impl::on_batch_due(gpointer data)
 {
     auto* self = static_cast<Impl*>(data);
@@ -648,8 +659,7 @@ Result<void> Messenger::Impl::commit_batch()
         abort_batch(committed.error());
         return committed.error();
     }
-    Batch done = std::move(batch_);
-    batch_ = Batch{};
+    Batch done = std::exchange(batch_, Batch{});
     if (!done.received.empty() || !done.receipts.empty())
         storage_ok();
     for (auto& [slot, receipt] : done.receipts)
@@ -672,8 +682,7 @@ void Messenger::Impl::abort_batch(const Error& error)
     if (db_->in_transaction())
         if (auto r = db_->exec("ROLLBACK"); !r)
             log::warning("storage", "rollback failed: " + r.error().message);
-    Batch lost = std::move(batch_);
-    batch_ = Batch{};
+    Batch lost = std::exchange(batch_, Batch{});
     unread_.clear();  // counted rows are gone again: recount from the store
     storage_failed(error);
     // No receipt for what was rolled back: the sender keeps it. It never resends on the stream
@@ -743,12 +752,8 @@ bool Messenger::Impl::write_to(Slot& slot, Message& m)
     slot.stream->touch_message_activity();
     if (auto next = sync::next_state(m.state, sync::OutboxEvent::Written)) {
         // In the batch: after a crash a message still marked queued is simply sent again.
-        if (auto joined = join_batch(); !joined)
+        if (!set_state_in_batch(m.id, *next))
             return false;
-        if (auto set = messages_.set_state(m.id, *next); !set) {
-            abort_batch(set.error());
-            return false;
-        }
         m.state = *next;
         outer_.message_state_.emit(m);
     }
