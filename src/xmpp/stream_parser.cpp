@@ -1,3 +1,4 @@
+#include "config.h"
 #include "xmpp/stream_parser.hpp"
 
 #include <expat.h>
@@ -91,10 +92,13 @@ void StreamParser::create_parser()
     XML_SetProcessingInstructionHandler(p, &StreamParser::pi_cb);
     XML_SetCommentHandler(p, &StreamParser::comment_cb);
     XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
-    // Reparse deferral (expat 2.6, backported by Debian) holds back a finished tag until
-    // more bytes arrive; on an interactive stream the peer waits for our answer to that
-    // very tag. feed() bounds rescanning itself.
+    // Reparse deferral (expat 2.6, backported by Debian into libexpat1 2.5.0-1+deb12u2) holds
+    // back a finished tag until more bytes arrive; on an interactive stream the peer waits for
+    // our answer to that very tag. feed() bounds rescanning itself. An expat without the call
+    // has no deferral to turn off (configure checks for the declaration).
+#if HAVE_DECL_XML_SETREPARSEDEFERRALENABLED
     XML_SetReparseDeferralEnabled(p, XML_FALSE);
+#endif
     XML_SetStartNamespaceDeclHandler(p, [](void* self, const char* prefix, const char* uri) noexcept {
         auto* sp = static_cast<StreamParser*>(self);
         // RFC 6120 §4.8.2: the stream's default (content) namespace must be one we serve.

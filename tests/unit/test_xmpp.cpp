@@ -291,6 +291,41 @@ START_TEST(events_arrive_promptly)
 }
 END_TEST
 
+START_TEST(stanza_handed_over_at_its_closing_tag)
+{
+    // Whichever expat this build has (reparse deferral turned off, or an expat without it:
+    // configure's HAVE_DECL_XML_SETREPARSEDEFERRALENABLED), the read that brings a stanza's
+    // closing tag hands the stanza over with no further bytes: in an interactive exchange
+    // the peer sends nothing more until we answer. The case expat's deferral holds back: one
+    // read ends inside a long tag (after a whole stanza, or a '>' in an attribute value) and
+    // the next, shorter read finishes it.
+    const std::string ping = "<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>";
+    const std::vector<std::string> stanzas = {
+        "<message from='alice@lab-3' to='bob@lab-4' type='chat' xml:lang='en' "
+        "id='3f2c8a7e-6b1d-4e0f-9a5c-2d7b8e1f4a60'><body>hi</body>"
+        "<request xmlns='urn:xmpp:receipts'/></message>",
+        "<message to='bob@lab-4' id='m2' type='chat'><body>" + std::string(20000, 'x') +
+            "</body></message>",
+        "<message to='bob@lab-4' id='" + std::string(300, '>') + "'><body>b</body></message>",
+        ping,
+    };
+    for (const std::string before : {"", ping.c_str()})
+        for (const auto& s : stanzas)
+            for (std::size_t cut = 1; cut < s.size();
+                 cut += (cut < 400 || s.size() - cut < 64) ? 1 : 997) {
+                StreamParser p;
+                ck_assert_uint_eq(p.feed(header).size(), 1);
+                const auto first = p.feed(before + s.substr(0, cut));
+                ck_assert_msg(first.size() == (before.empty() ? 0 : 1),
+                              "cut %zu: %zu events from the first read", cut, first.size());
+                const auto ev = p.feed(std::string_view(s).substr(cut));
+                ck_assert_msg(ev.size() == 1 && std::holds_alternative<Element>(ev[0]),
+                              "stanza of %zu bytes cut at %zu%s: %zu events", s.size(), cut,
+                              before.empty() ? "" : " after another", ev.size());
+            }
+}
+END_TEST
+
 START_TEST(trickled_bytes_stay_linear)
 {
     // A peer sending a 60 KB attribute one byte per read must not cost a rescan per byte.
@@ -722,6 +757,7 @@ int main()
     tcase_add_test(parser, finch_stream_events);
     tcase_add_test(parser, every_split_point);
     tcase_add_test(parser, events_arrive_promptly);
+    tcase_add_test(parser, stanza_handed_over_at_its_closing_tag);
     tcase_add_test(parser, trickled_bytes_stay_linear);
     tcase_add_test(parser, whitespace_keepalives_do_not_add_up);
     tcase_add_test(parser, restricted_xml);
