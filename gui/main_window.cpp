@@ -428,7 +428,14 @@ void MainWindow::attach()
     messenger_.signal_peer_changed().connect(sigc::mem_fun(*this, &MainWindow::on_peer_changed));
     messenger_.signal_peer_gone().connect([this](const std::string& id) {
         if (auto p = messenger_.peer(id))
-            on_peer_changed(*p);
+            return on_peer_changed(*p);
+        // Only ever announced, never a word exchanged: it left the contact list with the LAN.
+        auto it = rows_.find(id);
+        if (it == rows_.end() || id == conversation_.peer_id())
+            return;
+        contacts_.remove(*it->second);
+        rows_.erase(it);
+        contacts_.invalidate_headers();
     });
     messenger_.signal_message().connect(sigc::mem_fun(*this, &MainWindow::on_message));
     messenger_.signal_message_state().connect(sigc::mem_fun(*this, &MainWindow::on_message_state));

@@ -65,7 +65,7 @@ std::string trust_label(model::Trust t)
 {
     switch (t) {
     case model::Trust::Verified: return _("Verified");
-    case model::Trust::Unknown:
+    case model::Trust::Unknown: return _("Not yet checked");
     case model::Trust::Pinned: return _("Not verified");
     case model::Trust::Legacy: return _("Unencrypted");
     case model::Trust::Impostor: return _("Impostor");
@@ -78,6 +78,9 @@ std::string trust_banner(model::Trust t, const std::string& nick)
     switch (t) {
     case model::Trust::Verified: return {};
     case model::Trust::Unknown:
+        return format(_("%s announces an encryption key, but no conversation has proved it yet. "
+                        "It is checked when you first exchange a message."),
+                      nick);
     case model::Trust::Pinned:
         return format(_("Messages with %s are encrypted, but you have not yet checked who holds their key. "
                         "Compare the safety number to verify."),

@@ -111,6 +111,7 @@ std::string trust_words(model::Trust trust)
     switch (trust) {
     case model::Trust::Legacy: return _("legacy, unencrypted");
     case model::Trust::Impostor: return _("IMPOSTOR?");
+    case model::Trust::Unknown: return _("not yet checked");  // key announced, not yet proven
     default: return std::string(model::to_string(trust));
     }
 }
@@ -295,7 +296,8 @@ void Console::execute(const std::string& line)
         if (r->empty())
             show(fill(_("No messages with %s yet."), {printable(c->peer)}));
         do_messages(*r);
-        messenger_.mark_read(c->peer);   // the conversation was just shown
+        if (auto read = messenger_.mark_read(c->peer); !read)   // the conversation was just shown
+            show_error(read.error());
     } else if (auto* c = std::get_if<cmd::Search>(&command)) {
         auto r = messenger_.search(c->words, kSearchLimit);
         if (!r)
@@ -343,7 +345,8 @@ void Console::on_message(const model::Message& m)
         show_warning(line);
     else
         show(line);
-    messenger_.mark_read(m.contact_id);   // it is on the screen now
+    if (auto read = messenger_.mark_read(m.contact_id); !read)   // it is on the screen now
+        show_error(read.error());
 }
 
 void Console::on_message_state(const model::Message& m)

@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "crypto/fingerprint.hpp"
+#include "core/contact_book.hpp"
+#include "core/trust_policy.hpp"
 #include "crypto/identity.hpp"
 #include "discovery/avahi_directory.hpp"
 #include "storage/contact_store.hpp"
@@ -100,7 +102,8 @@ public:
           profile_(std::move(profile)),
           identity_(std::move(identity)),
           db_(std::move(db)),
-          contacts_(*db_),
+          contact_store_(*db_),
+          contacts_(contact_store_),
           messages_(*db_),
           context_(context)
     {
@@ -112,7 +115,8 @@ public:
         if (batch_.due)
             g_source_remove(batch_.due);
         if (batch_.open && !db_->exec("COMMIT", "the message"))
-            db_->exec("ROLLBACK");
+            if (auto rolled_back = db_->exec("ROLLBACK"); !rolled_back)
+                log::error("storage", "could not roll back the last messages: " + rolled_back.error().message);
         *alive_ = false;
         if (housekeeping_)
             g_source_remove(housekeeping_);
@@ -135,6 +139,9 @@ public:
     void authorize(const std::string& from, const std::string& ip, std::function<void(transport::Admission)> answer,
                    bool may_recheck = true);
     void on_stream_open(Slot* slot);
+    // A mutual-TLS stream proved that `instance` holds `fingerprint`: pin it on first proof,
+    // warn on a contradiction. False if the stream must close (the store could not be read).
+    bool on_proof(const std::string& fingerprint, const std::string& instance);
     void on_stream_closed(Slot* slot, const transport::CloseInfo& info);
     void on_stanza(Slot* slot, const xmpp::Element& stanza);
     void handle_message(Slot* slot, const xmpp::IncomingMessage& message);
@@ -182,7 +189,8 @@ public:
     std::unique_ptr<Profile> profile_;
     crypto::Identity identity_;
     std::unique_ptr<storage::Database> db_;
-    mutable storage::ContactStore contacts_;
+    mutable storage::ContactStore contact_store_;
+    mutable ContactBook contacts_;  // stored contacts and the announced-only nearby peers
     mutable storage::MessageStore messages_;
     // Unread incoming messages per contact, loaded from the store on first use and then kept
     // here: counting them in SQLite for every view made a burst of n unread messages cost
@@ -291,36 +299,21 @@ void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
 {
     const auto& rec = ann.record;
     const std::int64_t now = now_ms();
-    std::string id;
-    std::optional<Contact> existing;
-    Trust trust;
-    std::string impostor_detail;
-    auto pinned = contacts_.find_by_instance(ann.instance, true);
-    if (!rec.fingerprint.empty()) {
-        id = rec.fingerprint;
-        existing = contacts_.find(id);
-        trust = existing ? existing->trust : Trust::Pinned;  // trust on first use
-        if (trust == Trust::Unknown || trust == Trust::Legacy)
-            trust = Trust::Pinned;
-        if (pinned && pinned->id != id && (!existing || existing->trust == Trust::Impostor)) {
-            trust = Trust::Impostor;
-            impostor_detail = ann.instance + " claims to be " + (pinned->nick.empty() ? pinned->instance : pinned->nick) +
-                              " but presents a different key (" + crypto::format_fingerprint(id) +
-                              "); nothing from it is attributed to the real contact";
-        }
-    } else {
-        id = model::legacy_contact_id(ann.instance);
-        existing = contacts_.find(id);
-        trust = Trust::Legacy;
-        if (pinned) {
-            // A contact once seen with a key is never silently downgraded to plaintext.
-            trust = Trust::Impostor;
-            impostor_detail = ann.instance + " was known with an encryption key and now announces itself without "
-                                             "one; it is treated as an impostor and not trusted";
-        }
+    const std::string id = rec.fingerprint.empty() ? model::legacy_contact_id(ann.instance) : rec.fingerprint;
+    auto facts = contacts_.facts(id, ann.instance);
+    const AnnouncementVerdict verdict = judge_announcement(ann.instance, rec.fingerprint, facts);
+    if (verdict.standing == Standing::Refused) {
+        // Fail closed: without the stored facts nothing is pinned, merged or flagged.
+        log::error("trust", ann.instance + " is not shown for now: " + verdict.detail);
+        storage_failed(facts.error());
+        return;
     }
-    Contact c = existing.value_or(Contact{});
-    if (!existing) {
+    Contact c;
+    if (facts->same_id) {
+        c = *facts->same_id;
+    } else if (auto held = contacts_.find(id); held && *held) {
+        c = **held;  // announced before (nearby): the same peer again
+    } else {
         c.id = id;
         c.first_seen_ms = now;
     }
@@ -330,10 +323,19 @@ void Messenger::Impl::on_peer_seen(const discovery::PeerAnnouncement& ann)
     c.first_name = rec.first;
     c.last_name = rec.last;
     c.email = rec.email;
-    c.trust = trust;
+    c.trust = verdict.trust;
+    // A contact whose own key was proven keeps its trust while it announces another one's
+    // name: the warning is about this announcement, not a verdict on the contact.
+    if (verdict.standing == Standing::Impostor && facts->same_id && is_proven(facts->same_id->trust))
+        c.trust = facts->same_id->trust;
     c.last_seen_ms = now;
-    if (auto stored = contacts_.upsert(c); !stored)
-        storage_failed(stored.error());
+    if (verdict.standing == Standing::Contact || facts->same_id) {
+        if (auto stored = contacts_.store(c); !stored)
+            storage_failed(stored.error());
+    } else {
+        contacts_.hold_nearby(c);  // a claim or an impostor announcement: never written down
+    }
+    const std::string impostor_detail = verdict.standing == Standing::Impostor ? verdict.detail : std::string();
 
     // The same instance may now carry a different key: the old contact left.
     if (auto old = online_.find(ann.instance); old != online_.end() && old->second.contact_id != id) {
@@ -385,20 +387,31 @@ void Messenger::Impl::on_peer_down(const std::string& instance)
         return;
     }
     chat_states_.erase(id);
-    // A legacy peer we never exchanged a word with is forgotten: announcements alone must not
-    // grow the contact list (a flood of bogus ones would). Keyed contacts stay: they are pins.
+    // No permanent contact without a conversation: a peer that was only announced, or whose
+    // key was proven but never exchanged a word with us, leaves with the LAN (a flood of
+    // bogus announcements must not grow the list). Kept: a message either way, or verified.
+    if (contacts_.is_nearby(id)) {
+        contacts_.forget_nearby(id);
+        if (was_reachable)
+            outer_.peer_gone_.emit(id);
+        return;
+    }
     auto c = contacts_.find(id);
-    if (c && c->trust == Trust::Legacy && !has_stream(id)) {
-        if (auto removed = contacts_.remove_if_unused(id); removed && *removed) {
+    if (c && *c && (*c)->trust != Trust::Verified && !has_stream(id)) {
+        if (auto removed = contact_store_.remove_if_unused(id); !removed) {
+            storage_failed(removed.error());
+        } else if (*removed) {
             unread_.erase(id);
             if (was_reachable)
                 outer_.peer_gone_.emit(id);
             return;
         }
     }
-    if (c) {
-        c->last_seen_ms = now_ms();
-        contacts_.upsert(*c);
+    if (c && *c) {
+        Contact seen = **c;
+        seen.last_seen_ms = now_ms();
+        if (auto stored = contacts_.store(seen); !stored)
+            storage_failed(stored.error());
     }
     emit_peer(id);
     if (was_reachable)
@@ -455,10 +468,15 @@ void Messenger::Impl::authorize(const std::string& from, const std::string& ip,
             return answer({false, {}, "no peer called " + from + " is announced on this network"});
         if (!ann->record.fingerprint.empty())
             return answer({true, ann->record.fingerprint, {}});
-        if (auto pinned = contacts_.find_by_instance(from, true)) {
+        auto pinned = contacts_.proven_for(from);
+        if (!pinned) {  // fail closed: without the stored facts no plaintext stream is let in
+            log::error("trust", "refused a stream from " + from + ": " + pinned.error().message);
+            return answer({false, {}, "the contact list could not be read"});
+        }
+        if (*pinned) {
             std::string detail = from + " tried to talk without encryption, but that name belongs to a contact "
                                         "with a key; refused";
-            warn("downgrade", pinned->id, detail);
+            warn("downgrade", (*pinned)->id, detail);
             return answer({false, {}, "plaintext refused for a name known with a key"});
         }
         // XEP-0174 gives no authentication: accept a legacy stream only from the announced host.
@@ -487,6 +505,10 @@ void Messenger::Impl::on_stream_open(Slot* slot)
     auto& s = *slot->stream;
     if (slot->contact_id.empty())
         slot->contact_id = s.is_secure() ? s.peer_fingerprint() : model::legacy_contact_id(s.peer_instance());
+    if (s.is_secure() && !on_proof(slot->contact_id, s.peer_instance())) {
+        s.close();
+        return;
+    }
     retries_.erase(slot->contact_id);
     resolving_.erase(slot->contact_id);
     for (auto& [instance, p] : online_) {
@@ -496,6 +518,45 @@ void Messenger::Impl::on_stream_open(Slot* slot)
         }
     }
     flush_outbox(slot->contact_id);
+}
+
+bool Messenger::Impl::on_proof(const std::string& fingerprint, const std::string& instance)
+{
+    auto facts = contacts_.facts(fingerprint, instance);
+    const ProofVerdict verdict = judge_proof(instance, fingerprint, facts);
+    if (verdict.outcome == ProofOutcome::Refused) {
+        log::error("trust", "closed the stream with " + instance + ": " + verdict.detail);
+        storage_failed(facts.error());
+        return false;
+    }
+    if (verdict.outcome == ProofOutcome::Confirmed)
+        return true;
+    auto known = contacts_.find(fingerprint);
+    Contact c = known && *known ? **known : Contact{};
+    if (c.id.empty()) {  // proved before it was resolved: what the stream tells
+        c.id = fingerprint;
+        c.fingerprint = fingerprint;
+        c.instance = instance;
+        c.first_seen_ms = c.last_seen_ms = now_ms();
+    }
+    c.trust = verdict.trust;
+    if (verdict.outcome == ProofOutcome::Contradiction) {
+        log::warning("trust", verdict.detail);
+        warn("impostor", fingerprint, verdict.detail);
+        if (contacts_.is_nearby(fingerprint) || !known || !*known)
+            contacts_.hold_nearby(c);  // stored only once it sends a message (as an impostor)
+        else if (auto stored = contacts_.store(c); !stored)
+            storage_failed(stored.error());
+    } else {
+        // Trust on first proven use: the key this stream proved is pinned now.
+        log::info("trust", instance + " proved its key " + crypto::format_fingerprint(fingerprint) + ": pinned");
+        if (auto stored = contacts_.store(c); !stored) {
+            storage_failed(stored.error());
+            return false;
+        }
+    }
+    emit_peer(fingerprint);
+    return true;
 }
 
 void Messenger::Impl::on_stream_closed(Slot* slot, const transport::CloseInfo& info)
@@ -583,6 +644,10 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
         return;
     slot->stream->touch_message_activity();
     auto contact = contacts_.find(id);
+    if (!contact) {
+        slot->stream->close();  // fail closed, no receipt: the sender keeps it and resends
+        return storage_failed(contact.error());
+    }
     Message m;
     m.id = in.id.empty() ? random_id() : in.id;
     m.contact_id = id;
@@ -591,12 +656,24 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
     m.timestamp_ms = now_ms();
     m.state = MessageState::Delivered;
     m.secure = slot->stream->is_secure();
-    m.verified = contact && contact->trust == Trust::Verified;
+    m.verified = *contact && (*contact)->trust == Trust::Verified;
     if (auto joined = join_batch(); !joined) {
         slot->stream->close();  // no receipt: the sender keeps it and resends (see abort_batch)
         return;
     }
     batch_.slots.insert(slot);
+    // A message makes the peer a contact for good (until now it may only have been nearby).
+    if (!*contact || contacts_.is_nearby(id)) {
+        Contact kept = contact->value_or(Contact{});
+        if (kept.id.empty()) {  // its stream opened before its announcement was followed
+            kept.id = id;
+            kept.instance = slot->stream->peer_instance();
+            kept.fingerprint = slot->stream->is_secure() ? id : std::string();
+            kept.trust = slot->stream->is_secure() ? Trust::Pinned : Trust::Legacy;
+        }
+        if (auto stored = contacts_.store(kept); !stored)
+            return abort_batch(stored.error());
+    }
     auto inserted = messages_.insert_incoming(m);
     if (!inserted)
         return abort_batch(inserted.error());
@@ -611,7 +688,7 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
         batch_.received.push_back(std::move(m));
     }
     if (++batch_.writes >= kMaxBatch)
-        commit_batch();
+        static_cast<void>(commit_batch());  // a failure is handled inside: abort_batch
 }
 
 Result<void> Messenger::Impl::join_batch()
@@ -643,7 +720,7 @@ gboolean Messenger::Impl::on_batch_due(gpointer data)
 {
     auto* self = static_cast<Impl*>(data);
     self->batch_.due = 0;
-    self->commit_batch();
+    static_cast<void>(self->commit_batch());  // a failure is handled inside: abort_batch
     return G_SOURCE_REMOVE;
 }
 
@@ -780,7 +857,11 @@ void Messenger::Impl::connect_to(const std::string& contact_id)
     if (!presence)
         return;  // offline: the outbox waits for the peer to appear
     auto contact = contacts_.find(contact_id);
-    if (!contact || contact->trust == Trust::Impostor)
+    if (!contact) {
+        log::error("trust", "not connecting for now: " + contact.error().message);
+        return schedule_retry(contact_id);
+    }
+    if (!*contact || (*contact)->trust == Trust::Impostor)
         return;  // never send to a name that could not keep its key
     const std::string instance = presence->announcement.instance;
     resolving_.insert(contact_id);
@@ -820,7 +901,7 @@ gboolean Messenger::Impl::on_cleanup(gpointer data)
 {
     auto* self = static_cast<Impl*>(data);
     self->cleanup_ = 0;
-    self->commit_batch();  // it may hold receipts for these slots
+    static_cast<void>(self->commit_batch());  // it may hold receipts for these slots; failures: abort_batch
     // Streams are destroyed here, never inside their own callbacks.
     self->slots_.remove_if([](const Slot& s) { return s.dead; });
     return G_SOURCE_REMOVE;
@@ -868,18 +949,32 @@ Result<std::string> Messenger::Impl::resolve(const std::string& ref) const
 {
     if (ref.empty())
         return make_error("not-found", "no peer named");
-    if (contacts_.find(ref))
+    auto by_id = contacts_.find(ref);
+    if (!by_id)
+        return by_id.error();
+    if (*by_id)
         return ref;
     std::string fp = crypto::normalize_fingerprint(ref);
-    if (!fp.empty() && contacts_.find(fp))
-        return fp;
-    // An instance name means the contact pinned under it, never an impostor holding it now.
-    if (auto pinned = contacts_.find_by_instance(ref, true))
-        return pinned->id;
+    if (!fp.empty()) {
+        auto by_fp = contacts_.find(fp);
+        if (!by_fp)
+            return by_fp.error();
+        if (*by_fp)
+            return fp;
+    }
+    // An instance name means the contact proven under it, never an impostor holding it now.
+    auto pinned = contacts_.proven_for(ref);
+    if (!pinned)
+        return pinned.error();
+    if (*pinned)
+        return (*pinned)->id;
     if (auto it = online_.find(ref); it != online_.end())
         return it->second.contact_id;
-    if (auto any = contacts_.find_by_instance(ref, false))
-        return any->id;
+    auto any = contacts_.any_for(ref);
+    if (!any)
+        return any.error();
+    if (*any)
+        return (*any)->id;
     return make_error("not-found", "no peer called " + ref);
 }
 
@@ -917,8 +1012,8 @@ PeerView Messenger::Impl::view(const Contact& c) const
 
 void Messenger::Impl::emit_peer(const std::string& contact_id)
 {
-    if (auto c = contacts_.find(contact_id))
-        outer_.peer_changed_.emit(view(*c));
+    if (auto c = contacts_.find(contact_id); c && *c)
+        outer_.peer_changed_.emit(view(**c));
 }
 
 void Messenger::Impl::warn(std::string kind, std::string peer, std::string detail)
@@ -998,7 +1093,12 @@ std::vector<PeerView> Messenger::peers() const
 {
     std::vector<PeerView> out;
     const bool show_legacy = impl_->profile_->settings().show_legacy;
-    for (const auto& c : impl_->contacts_.all()) {
+    auto all = impl_->contacts_.all();
+    if (!all) {
+        log::error("storage", "the contact list could not be read: " + all.error().message);
+        return out;
+    }
+    for (const auto& c : *all) {
         if (!show_legacy && c.trust == Trust::Legacy)
             continue;
         out.push_back(impl_->view(c));
@@ -1018,8 +1118,10 @@ Result<PeerView> Messenger::peer(const std::string& ref) const
         return id.error();
     auto c = impl_->contacts_.find(*id);
     if (!c)
+        return c.error();
+    if (!*c)
         return make_error("not-found", "no peer called " + ref);
-    return impl_->view(*c);
+    return impl_->view(**c);
 }
 
 Result<Message> Messenger::send(const std::string& peer_ref, const std::string& body)
@@ -1033,7 +1135,10 @@ Result<Message> Messenger::send(const std::string& peer_ref, const std::string& 
         return make_error("invalid", "the message is too long (at most " + std::to_string(kMaxBodyBytes / 1024) + " KiB)");
     if (!g_utf8_validate(body.data(), static_cast<gssize>(body.size()), nullptr) || !xmpp::is_xml_text(body))
         return make_error("invalid", "the message contains characters that cannot be sent");
-    auto contact = impl_->contacts_.find(*id);
+    auto found = impl_->contacts_.find(*id);
+    if (!found)
+        return found.error();
+    const std::optional<Contact>& contact = *found;
     if (contact && contact->trust == Trust::Impostor)
         return make_error("impostor", "refusing to write to " + peer_ref + ": it is flagged as an impostor");
     Message m;
@@ -1048,6 +1153,13 @@ Result<Message> Messenger::send(const std::string& peer_ref, const std::string& 
     // Stored for good before send() returns, together with whatever the batch holds.
     if (auto joined = impl_->join_batch(); !joined)
         return joined.error();
+    // Writing to a nearby peer makes it a contact for good; its key is pinned once proven.
+    if (impl_->contacts_.is_nearby(*id)) {
+        if (auto kept = impl_->contacts_.keep(*id); !kept) {
+            impl_->abort_batch(kept.error());
+            return kept.error();
+        }
+    }
     auto stored = impl_->messages_.insert_outgoing(m);
     if (!stored) {
         impl_->abort_batch(stored.error());
@@ -1090,9 +1202,11 @@ Result<std::string> Messenger::safety_number(const std::string& peer_ref) const
     if (!id)
         return id.error();
     auto c = impl_->contacts_.find(*id);
-    if (!c || c->fingerprint.empty())
+    if (!c)
+        return c.error();
+    if (!*c || (*c)->fingerprint.empty())
         return make_error("legacy", peer_ref + " has no key (legacy peer): there is nothing to verify");
-    return crypto::safety_number(impl_->identity_.fingerprint(), c->fingerprint);
+    return crypto::safety_number(impl_->identity_.fingerprint(), (*c)->fingerprint);
 }
 
 Result<void> Messenger::mark_verified(const std::string& peer_ref)
@@ -1101,11 +1215,16 @@ Result<void> Messenger::mark_verified(const std::string& peer_ref)
     if (!id)
         return id.error();
     auto c = impl_->contacts_.find(*id);
-    if (!c || c->fingerprint.empty())
+    if (!c)
+        return c.error();
+    if (!*c || (*c)->fingerprint.empty())
         return make_error("legacy", peer_ref + " has no key (legacy peer) and cannot be verified");
     if (auto committed = impl_->commit_batch(); !committed)
         return committed;
-    if (auto set = impl_->contacts_.set_trust(*id, Trust::Verified); !set)
+    // Marked by the user: a contact for good. Comparing the safety number proves the key.
+    if (auto kept = impl_->contacts_.keep(*id); !kept)
+        return kept;
+    if (auto set = impl_->contact_store_.set_trust(*id, Trust::Verified); !set)
         return set;
     impl_->emit_peer(*id);
     return {};

@@ -19,13 +19,13 @@ std::string_view to_string(Status s)
 std::string_view to_string(Trust t)
 {
     switch (t) {
-    case Trust::Unknown: return "unknown";
+    case Trust::Unknown: return "unchecked";
     case Trust::Pinned: return "pinned";
     case Trust::Verified: return "verified";
     case Trust::Impostor: return "impostor";
     case Trust::Legacy: return "legacy";
     }
-    return "unknown";
+    return "unchecked";
 }
 
 std::string_view to_string(MessageState s)
@@ -51,6 +51,8 @@ std::optional<Status> status_from_string(std::string_view s)
 
 std::optional<Trust> trust_from_string(std::string_view s)
 {
+    if (s == "unknown")  // what schema 1 wrote for Unknown
+        return Trust::Unknown;
     for (Trust t : {Trust::Unknown, Trust::Pinned, Trust::Verified, Trust::Impostor, Trust::Legacy})
         if (to_string(t) == s)
             return t;

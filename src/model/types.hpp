@@ -13,7 +13,7 @@ enum class Status { Available, Away, Busy };
 
 // What we know about who is behind a contact.
 enum class Trust {
-    Unknown,   // seen, key not yet pinned (transient: a key is pinned on first contact)
+    Unknown,   // "unchecked": a key announced, not yet proven in a TLS stream; not pinned
     Pinned,    // key pinned on first use, not compared out of band
     Verified,  // the users compared the safety number
     Impostor,  // claimed a pinned contact's name with a different key
@@ -24,7 +24,7 @@ enum class MessageState { Queued, Sent, Delivered, Failed };
 enum class Direction { Incoming, Outgoing };
 
 std::string_view to_string(Status s);          // "available" | "away" | "busy"
-std::string_view to_string(Trust t);           // "unknown" | "pinned" | "verified" | "impostor" | "legacy"
+std::string_view to_string(Trust t);           // "unchecked" | "pinned" | "verified" | "impostor" | "legacy"
 std::string_view to_string(MessageState s);    // "queued" | "sent" | "delivered" | "failed"
 std::string_view to_string(Direction d);       // "in" | "out"
 std::optional<Status> status_from_string(std::string_view s);

@@ -1,13 +1,11 @@
 #include "storage/contact_store.hpp"
 
 #include "util/clock.hpp"
-#include "util/log.hpp"
 
 namespace chinwag::storage {
 
 namespace {
 
-constexpr std::string_view kComponent = "storage";
 constexpr std::string_view kSubject = "the contact";
 constexpr const char* kColumns =
     "id, instance, nick, fingerprint, trust, first_name, last_name, email, first_seen_ms, last_seen_ms";
@@ -28,24 +26,26 @@ model::Contact read_contact(const Statement& st)
     return c;
 }
 
-// Runs a contact query and collects every row; errors are logged and yield what was read.
-std::vector<model::Contact> collect(Result<Statement>& st)
+// Runs a contact query and collects every row. A failed read is an error, never a shorter
+// answer: trust decisions read "no such contact" as "new contact".
+Result<std::vector<model::Contact>> collect(Result<Statement>& st)
 {
+    if (!st) return st.error();
     std::vector<model::Contact> out;
-    if (!st) {
-        log::error(kComponent, "contact query failed: " + st.error().message);
-        return out;
-    }
     for (;;) {
         auto row = st->step();
-        if (!row) {
-            log::error(kComponent, "contact query failed: " + row.error().message);
-            break;
-        }
+        if (!row) return row.error();
         if (!*row) break;
         out.push_back(read_contact(*st));
     }
     return out;
+}
+
+Result<std::optional<model::Contact>> first_of(Result<std::vector<model::Contact>> rows)
+{
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::optional<model::Contact>();
+    return std::optional<model::Contact>(std::move(rows->front()));
 }
 
 }  // namespace
@@ -76,16 +76,14 @@ Result<void> ContactStore::upsert(const model::Contact& c)
     return st->run();
 }
 
-std::optional<model::Contact> ContactStore::find(std::string_view id)
+Result<std::optional<model::Contact>> ContactStore::find(std::string_view id)
 {
     auto st = db_.prepare(std::string("SELECT ") + kColumns + " FROM contacts WHERE id = ?1", kSubject);
     if (st) st->bind(1, id);
-    auto rows = collect(st);
-    if (rows.empty()) return std::nullopt;
-    return std::move(rows.front());
+    return first_of(collect(st));
 }
 
-std::optional<model::Contact> ContactStore::find_by_instance(std::string_view instance, bool keyed_only)
+Result<std::optional<model::Contact>> ContactStore::find_by_instance(std::string_view instance, bool keyed_only)
 {
     std::string sql = std::string("SELECT ") + kColumns + " FROM contacts WHERE instance = ?1";
     if (keyed_only) sql += " AND fingerprint <> '' AND trust IN ('pinned', 'verified')";
@@ -93,12 +91,10 @@ std::optional<model::Contact> ContactStore::find_by_instance(std::string_view in
     sql += " ORDER BY last_seen_ms DESC, rowid DESC LIMIT 1";
     auto st = db_.prepare(sql, kSubject);
     if (st) st->bind(1, instance);
-    auto rows = collect(st);
-    if (rows.empty()) return std::nullopt;
-    return std::move(rows.front());
+    return first_of(collect(st));
 }
 
-std::vector<model::Contact> ContactStore::all()
+Result<std::vector<model::Contact>> ContactStore::all()
 {
     auto st = db_.prepare(std::string("SELECT ") + kColumns + " FROM contacts ORDER BY instance, id", kSubject);
     return collect(st);

@@ -12,7 +12,7 @@
 namespace chinwag::storage {
 
 // Owns nothing but a reference to the Database; reads and writes the contacts table.
-// Reads log a database error and answer "nothing" rather than failing the caller.
+// A read that fails is an error, never an empty answer (trust decisions depend on it).
 class ContactStore {
 public:
     explicit ContactStore(Database& db) : db_(db) {}
@@ -22,15 +22,15 @@ public:
     // (or now, if that is zero too).
     Result<void> upsert(const model::Contact& contact);
 
-    std::optional<model::Contact> find(std::string_view id);
+    Result<std::optional<model::Contact>> find(std::string_view id);
 
     // The contact most recently seen under this DNS-SD instance name. With keyed_only, only
     // contacts with a fingerprint whose trust is Pinned or Verified qualify: a legacy or
     // impostor entry with the same name is never returned.
-    std::optional<model::Contact> find_by_instance(std::string_view instance, bool keyed_only);
+    Result<std::optional<model::Contact>> find_by_instance(std::string_view instance, bool keyed_only);
 
     // Every contact, by instance name then id.
-    std::vector<model::Contact> all();
+    Result<std::vector<model::Contact>> all();
 
     // Error "not-found" if there is no such contact.
     Result<void> set_trust(std::string_view id, model::Trust trust);

@@ -81,6 +81,14 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
     INSERT INTO messages_fts(rowid, body) VALUES (new.seq, new.body);
 END;
 )sql"},
+    {2, R"sql(
+-- Trust on first *proven* use. Schema 1 pinned a key from its announcement alone, so a contact
+-- nobody ever exchanged a message with may hold a key nobody proved (anyone can publish any TXT
+-- record), and a flood of announcements stayed for good. Those are forgotten; kept are the
+-- contacts with messages (their streams proved the key) and those the user verified.
+DELETE FROM contacts WHERE trust <> 'verified'
+    AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.contact_id = contacts.id);
+)sql"},
 };
 
 constexpr int kCurrentVersion = kMigrations[std::size(kMigrations) - 1].version;

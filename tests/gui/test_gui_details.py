@@ -23,7 +23,7 @@ import time
 from gui_session import (GuiSession, activate_action, check, extents,
                          find_all, name_of, role_of, row_named, showing, text_of, wait_for, wait_row)
 from refusing_peer import RefusingPeer
-from testbed import log, main, quit_or_kill, run_until
+from testbed import log, main, quit_or_kill, run_until, wait_state
 
 REX = "rex@cw-c"
 ALICE = "alice@cw-a"
@@ -93,7 +93,7 @@ def run(s):
     bob = s.start_cli("b", "bob", "bob@cw-b")
     rex = RefusingPeer(lan["c"], REX, "rex", txt=["1st=Rex", "last=Tyrannosaurus", "email=rex@example.org"])
     s.at_exit(rex.close)
-    wait_row(app, "bob", lambda t: "Available" in t and "Not verified" in t, 20, "bob is listed")
+    wait_row(app, "bob", lambda t: "Available" in t and "Not yet checked" in t, 20, "bob is listed")
     wait_row(app, "rex", lambda t: "Unencrypted" in t, 20, "rex is listed as an unencrypted legacy peer")
     check(run_until(lambda: alice_seen_by(bob) is not None, 15, interval=0.2), "bob's CLI sees the app")
 
@@ -145,7 +145,10 @@ def run(s):
     check(published(bob, "", "", "alice@example.org", 15), "names switched off again: bob no longer sees them")
     desk.key("Escape")
 
-    # -- sections: Nearby, and Offline once bob leaves
+    # -- sections: Nearby, and Offline once bob leaves. bob writes first: a peer only ever
+    # announced leaves the list with the LAN, a contact you exchanged a message with stays.
+    sent = bob.call("send", {"to": ALICE, "body": "bye for now"})
+    check(wait_state(bob, sent["id"], "delivered", 15), "bob's message reaches the app")
     quit_or_kill(bob, timeout=5, wait=10)
     wait_row(app, "bob", lambda t: "Offline" in t, 15, "bob is shown offline after quitting")
 

@@ -3,8 +3,9 @@
 
 Host a runs the app under Xvfb with a private session bus; hosts b and c run
 chinwag-cli (JSON-RPC) as bob and carol. Checks: the welcome creates the
-identity with the typed nickname; bob and carol appear as "Not verified"; a
-message from bob raises a notification (org.freedesktop.Notifications.Notify
+identity with the typed nickname; bob and carol appear as "Not yet checked" (their keys
+are only announced); bob's first message proves his key and his badge becomes "Not
+verified" (pinned), carol's stays "Not yet checked"; a message from bob raises a notification (org.freedesktop.Notifications.Notify
 seen on the session bus) and a second one is summarised in the same
 notification; opening the conversation shows both messages and clears the
 unread count; bob's XEP-0085 "composing" shows a typing line; text typed into
@@ -53,8 +54,9 @@ def run(s):
     s.start_cli("c", "carol", "carol@cw-c")
 
     wait_for(app, lambda n: role_of(n) == "list" and name_of(n) == "Contacts", 20, "the main window's contact list")
-    wait_row(app, "bob", lambda s: "Available" in s and "Not verified" in s, 20, "bob is listed, nearby, not verified")
-    wait_row(app, "carol", lambda s: "Not verified" in s, 20, "carol is listed")
+    wait_row(app, "bob", lambda s: "Available" in s and "Not yet checked" in s, 20,
+             "bob is listed, nearby, his key not yet checked")
+    wait_row(app, "carol", lambda s: "Not yet checked" in s, 20, "carol is listed")
     nearby = find_all(app, lambda n: role_of(n) == "label" and name_of(n) == "Nearby")
     log(f"Nearby section header {'is' if nearby else 'is not'} on the accessibility tree")
 
@@ -72,6 +74,7 @@ def run(s):
     check(run_until(lambda: any("2 new messages" in b and body2 in b for b in desk.notification_calls("Notify")), 15),
           "a second message updates the same notification as a summary (\"2 new messages\")")
     wait_row(app, "bob", lambda s: "2 unread messages" in s, 10, "bob's row counts 2 unread")
+    wait_row(app, "bob", lambda s: "Not verified" in s, 5, "bob's stream proved his key: pinned, Not verified")
 
     # -- open the conversation as the notification's default action does (app.open-conversation
     # with bob's contact id, over D-Bus): messages shown, unread cleared, notification withdrawn
@@ -124,7 +127,7 @@ def run(s):
     check(not unnamed_buttons(app), f"the verification dialog's controls have clean names ({unnamed_buttons(app)})")
     do_action(mark)
     wait_row(app, "bob", lambda s: ", Verified" in s, 10, "bob's badge changes to Verified")
-    wait_row(app, "carol", lambda s: "Not verified" in s, 5, "carol stays not verified")
+    wait_row(app, "carol", lambda s: "Not yet checked" in s, 5, "carol stays not yet checked")
     check(run_until(lambda: not label_showing(app, "have not yet checked"), 5), "the unverified banner is gone")
 
     # -- an impostor takes bob's name with another key

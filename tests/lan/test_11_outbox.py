@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The outbox survives restarts and delivers exactly once, in order.
 
-Part 1: alice and bob meet (alice pins bob); bob quits; alice sends 3 messages
+Part 1: alice and bob meet and alice marks bob verified (so he stays her contact after he
+leaves; a peer only announced would not); bob quits; alice sends 3 messages
 to bob by instance name -> state queued; alice is SIGKILLed and restarted with
 the same profile: the 3 messages are still pending (queued); bob starts again:
 all 3 are delivered exactly once (bob's history has each once, in order) and
@@ -34,6 +35,7 @@ def run(start):
     bob_inst = bob.call("getSelf")["instance"]
     check(wait_online(alice, fb, True, MEET_S), "alice sees bob online")
     check(wait_online(bob, fa, True, MEET_S), "bob sees alice online")
+    alice.call("markVerified", {"peer": fb})  # marked: bob stays a contact after he leaves
 
     # ---------------- part 1: queued while bob is away, alice restarts in between
     bob.call("quit")

@@ -70,7 +70,9 @@ def test():
         alice = clis.start("a", "alice")
         bob = clis.start("b", "bob")
         bob_fp = bob.call("getSelf")["fingerprint"]
-        check(testbed.wait_online(alice, bob_fp, True, 15), "alice sees (and pins) bob")
+        check(testbed.wait_online(alice, bob_fp, True, 15), "alice sees bob")
+        testbed.deliver(alice, bob, bob_fp, "hello bob")  # the stream proves bob's key: pinned
+        check(testbed.find_peer(alice, bob_fp)["trust"] == "pinned", "alice pinned bob's proven key")
         bob.call("quit")
         check(testbed.wait_online(alice, bob_fp, False, 10), "bob left")
         sent = alice.call("send", {"to": bob_fp, "body": "for bob's eyes only"})

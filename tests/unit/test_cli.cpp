@@ -480,7 +480,7 @@ START_TEST(test_notifications)
         ck_assert_std_eq(str(o, "trust").c_str(), "impostor");
         ck_assert(!boolean(o, "verified"));
         Parsed unknown(rpc::message_notification(sample_message(), nullptr));
-        ck_assert_std_eq(str(notification_params(unknown, "message"), "trust").c_str(), "unknown");
+        ck_assert_std_eq(str(notification_params(unknown, "message"), "trust").c_str(), "unchecked");
     }
     {
         auto m = sample_message();

@@ -41,6 +41,14 @@ using namespace chinwag::storage;
 
 namespace {
 
+// The value of a read that must succeed here.
+template <typename T>
+T must(Result<T> r)
+{
+    ck_assert_msg(r.ok(), "read failed: %s", r.ok() ? "" : r.error().message.c_str());
+    return std::move(r.value());
+}
+
 // A fresh directory, removed with everything in it when the test ends.
 class TempDir {
 public:
@@ -177,7 +185,7 @@ START_TEST(test_reopen_keeps_data)
     auto db = open_ok(path);
     ContactStore contacts(*db);
     MessageStore messages(*db);
-    auto alice = contacts.find("alice");
+    auto alice = must(contacts.find("alice"));
     ck_assert(alice.has_value());
     CK_STR_EQ(alice->fingerprint, "fp-alice");
     auto h = messages.history("alice", 10);
@@ -235,13 +243,41 @@ START_TEST(test_remove_unused_contact)
     ck_assert(messages.insert_incoming(incoming("legacy:y@h", "m1", "hi")).value());
     auto gone = contacts.remove_if_unused("legacy:x@h");
     ck_assert(gone.ok() && gone.value());
-    ck_assert(!contacts.find("legacy:x@h").has_value());
+    ck_assert(!must(contacts.find("legacy:x@h")).has_value());
     auto kept = contacts.remove_if_unused("legacy:y@h");
     ck_assert(kept.ok() && !kept.value());
-    ck_assert(contacts.find("legacy:y@h").has_value());
+    ck_assert(must(contacts.find("legacy:y@h")).has_value());
     ck_assert_int_eq(messages.history("legacy:y@h", 10).size(), 1);
     auto none = contacts.remove_if_unused("legacy:nobody");
     ck_assert(none.ok() && !none.value());
+}
+END_TEST
+
+START_TEST(test_schema2_forgets_unproven_pins)
+{
+    // Schema 1 pinned keys from announcements alone: on upgrade, a contact with no message
+    // either way and not verified is forgotten; the others stay as they were.
+    TempDir dir;
+    const auto path = dir.file("profile.db");
+    {
+        auto db = open_ok(path);
+        ContactStore contacts(*db);
+        MessageStore messages(*db);
+        ck_assert(contacts.upsert(contact("fp-announced", "x@lab", model::Trust::Pinned, 1000, "fp-announced")).ok());
+        ck_assert(contacts.upsert(contact("fp-talked", "bob@lab", model::Trust::Pinned, 1000, "fp-talked")).ok());
+        ck_assert(contacts.upsert(contact("fp-checked", "carol@lab", model::Trust::Verified, 1000, "fp-checked")).ok());
+        ck_assert(contacts.upsert(contact("legacy:y@lab", "y@lab", model::Trust::Legacy, 1000)).ok());
+        ck_assert(messages.insert_incoming(incoming("fp-talked", "m1", "hi")).ok());
+        ck_assert(db->exec("PRAGMA user_version = 1").ok());
+    }
+    auto db = open_ok(path);
+    ck_assert_int_eq(db->schema_version(), Database::current_schema_version());
+    ContactStore contacts(*db);
+    ck_assert(!must(contacts.find("fp-announced")).has_value());
+    ck_assert(!must(contacts.find("legacy:y@lab")).has_value());
+    ck_assert(must(contacts.find("fp-talked")).has_value());
+    ck_assert(must(contacts.find("fp-checked")).has_value());
+    ck_assert_int_eq(MessageStore(*db).history("fp-talked", 10).size(), 1);
 }
 END_TEST
 
@@ -255,7 +291,7 @@ START_TEST(test_contacts)
     a.first_name = "Alice";
     a.email = "alice@example.org";
     ck_assert(contacts.upsert(a).ok());
-    auto found = contacts.find("fp-a");
+    auto found = must(contacts.find("fp-a"));
     ck_assert(found.has_value());
     CK_STR_EQ(found->first_name, "Alice");
     CK_STR_EQ(found->email, "alice@example.org");
@@ -269,35 +305,42 @@ START_TEST(test_contacts)
     a.last_seen_ms = 3000;
     a.trust = model::Trust::Verified;
     ck_assert(contacts.upsert(a).ok());
-    found = contacts.find("fp-a");
+    found = must(contacts.find("fp-a"));
     CK_STR_EQ(found->nick, "ally");
     CK_STR_EQ(found->instance, "alice@lab-2");
     ck_assert(found->trust == model::Trust::Verified);
     ck_assert_int_eq(found->first_seen_ms, 1000);
     ck_assert_int_eq(found->last_seen_ms, 3000);
-    ck_assert(!contacts.find("nobody").has_value());
+    ck_assert(!must(contacts.find("nobody")).has_value());
 
     // Same instance name: a legacy peer seen most recently, an impostor, an older keyed one.
     ck_assert(contacts.upsert(contact("fp-old", "bob@lab", model::Trust::Pinned, 2000, "fp-old")).ok());
     ck_assert(contacts.upsert(contact("fp-evil", "bob@lab", model::Trust::Impostor, 4000, "fp-evil")).ok());
     ck_assert(contacts.upsert(contact(model::legacy_contact_id("bob@lab"), "bob@lab", model::Trust::Legacy, 5000))
                   .ok());
-    auto newest = contacts.find_by_instance("bob@lab", false);
+    auto newest = must(contacts.find_by_instance("bob@lab", false));
     ck_assert(newest.has_value());
     CK_STR_EQ(newest->id, model::legacy_contact_id("bob@lab"));
-    auto keyed = contacts.find_by_instance("bob@lab", true);
+    auto keyed = must(contacts.find_by_instance("bob@lab", true));
     ck_assert(keyed.has_value());
     CK_STR_EQ(keyed->id, "fp-old");
-    ck_assert(!contacts.find_by_instance("carol@lab", false).has_value());
+    ck_assert(!must(contacts.find_by_instance("carol@lab", false)).has_value());
 
     ck_assert(contacts.set_trust("fp-evil", model::Trust::Verified).ok());
-    keyed = contacts.find_by_instance("bob@lab", true);
+    keyed = must(contacts.find_by_instance("bob@lab", true));
     CK_STR_EQ(keyed->id, "fp-evil");
     auto missing = contacts.set_trust("nobody", model::Trust::Pinned);
     ck_assert(!missing.ok());
     CK_STR_EQ(missing.error().code, "not-found");
 
-    ck_assert_int_eq(contacts.all().size(), 4);
+    ck_assert_int_eq(must(contacts.all()).size(), 4);
+
+    // A read that fails is an error, never "no such contact" (trust decisions depend on it).
+    ck_assert(db->exec("DROP TABLE contacts").ok());
+    auto broken = contacts.find("fp-a");
+    ck_assert(!broken.ok());
+    ck_assert(!contacts.find_by_instance("bob@lab", true).ok());
+    ck_assert(!contacts.all().ok());
 }
 END_TEST
 
@@ -675,6 +718,7 @@ static Suite* storage_suite()
     tcase_add_test(tc, test_reopen_keeps_data);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_garbage_file_is_corrupt);
+    tcase_add_test(tc, test_schema2_forgets_unproven_pins);
     tcase_add_test(tc, test_contacts);
     tcase_add_test(tc, test_remove_unused_contact);
     tcase_add_test(tc, test_incoming_duplicates_and_unread);
