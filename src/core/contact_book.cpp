@@ -1,5 +1,8 @@
 #include "core/contact_book.hpp"
 
+#include "crypto/fingerprint.hpp"
+#include "util/clock.hpp"
+
 namespace chinwag::core {
 
 Result<std::optional<model::Contact>> ContactBook::find(const std::string& id) const
@@ -48,6 +51,49 @@ Result<StoredFacts> ContactBook::facts(const std::string& id, const std::string&
     if (!proven)
         return proven.error();
     return StoredFacts{std::move(*same), std::move(*proven)};
+}
+
+Result<std::string> ContactBook::resolve(
+    const std::string& ref, const std::function<std::optional<std::string>(const std::string&)>& online_id) const
+{
+    if (ref.empty())
+        return make_error("not-found", "no peer named");
+    auto by_id = find(ref);
+    if (!by_id)
+        return by_id.error();
+    if (*by_id)
+        return ref;
+    if (std::string fp = crypto::normalize_fingerprint(ref); !fp.empty()) {
+        auto by_fp = find(fp);
+        if (!by_fp)
+            return by_fp.error();
+        if (*by_fp)
+            return fp;
+    }
+    auto proven = proven_for(ref);
+    if (!proven)
+        return proven.error();
+    if (*proven)
+        return (*proven)->id;
+    if (auto now = online_id(ref))
+        return *now;
+    auto any = any_for(ref);
+    if (!any)
+        return any.error();
+    if (*any)
+        return (*any)->id;
+    return make_error("not-found", "no peer called " + ref);
+}
+
+model::Contact stream_contact(const std::string& id, const std::string& instance, bool secure)
+{
+    model::Contact c;
+    c.id = id;
+    c.instance = instance;
+    c.fingerprint = secure ? id : std::string();
+    c.trust = secure ? model::Trust::Pinned : model::Trust::Legacy;
+    c.first_seen_ms = c.last_seen_ms = now_ms();
+    return c;
 }
 
 void ContactBook::hold_nearby(model::Contact contact)

@@ -3,6 +3,7 @@
 // announced, held in memory while they are on the LAN and never written down.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,11 @@ public:
     Result<std::optional<model::Contact>> any_for(const std::string& instance) const;
     // What the trust rules need to judge an announcement or a proof of `id` under `instance`.
     Result<StoredFacts> facts(const std::string& id, const std::string& instance) const;
+    // The contact id a user means by `ref`: a contact id, a fingerprint in any spelling, or an
+    // instance name (the contact proven under it, never an impostor holding it now; else who
+    // announces it now, by `online_id`; else whoever was last seen under it).
+    Result<std::string> resolve(const std::string& ref,
+                                const std::function<std::optional<std::string>(const std::string&)>& online_id) const;
 
     // An announced-only peer, or its changed announcement: kept in memory.
     void hold_nearby(model::Contact contact);
@@ -48,5 +54,9 @@ private:
     storage::ContactStore& store_;
     std::map<std::string, model::Contact> nearby_;
 };
+
+// A contact known only from its stream (it opened before its announcement was followed):
+// a proven key is pinned, a plaintext stream is a legacy peer.
+model::Contact stream_contact(const std::string& id, const std::string& instance, bool secure);
 
 }  // namespace chinwag::core

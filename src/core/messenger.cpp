@@ -532,13 +532,8 @@ bool Messenger::Impl::on_proof(const std::string& fingerprint, const std::string
     if (verdict.outcome == ProofOutcome::Confirmed)
         return true;
     auto known = contacts_.find(fingerprint);
-    Contact c = known && *known ? **known : Contact{};
-    if (c.id.empty()) {  // proved before it was resolved: what the stream tells
-        c.id = fingerprint;
-        c.fingerprint = fingerprint;
-        c.instance = instance;
-        c.first_seen_ms = c.last_seen_ms = now_ms();
-    }
+    // Proved before its announcement was followed: what the stream tells.
+    Contact c = known && *known ? **known : stream_contact(fingerprint, instance, true);
     c.trust = verdict.trust;
     if (verdict.outcome == ProofOutcome::Contradiction) {
         log::warning("trust", verdict.detail);
@@ -664,13 +659,9 @@ void Messenger::Impl::handle_message(Slot* slot, const xmpp::IncomingMessage& in
     batch_.slots.insert(slot);
     // A message makes the peer a contact for good (until now it may only have been nearby).
     if (!*contact || contacts_.is_nearby(id)) {
-        Contact kept = contact->value_or(Contact{});
-        if (kept.id.empty()) {  // its stream opened before its announcement was followed
-            kept.id = id;
-            kept.instance = slot->stream->peer_instance();
-            kept.fingerprint = slot->stream->is_secure() ? id : std::string();
-            kept.trust = slot->stream->is_secure() ? Trust::Pinned : Trust::Legacy;
-        }
+        // Its stream may have opened before its announcement was followed.
+        const Contact kept = contact->value_or(
+            stream_contact(id, slot->stream->peer_instance(), slot->stream->is_secure()));
         if (auto stored = contacts_.store(kept); !stored)
             return abort_batch(stored.error());
     }
@@ -947,35 +938,11 @@ std::optional<Messenger::Impl::Presence> Messenger::Impl::presence_of(const std:
 
 Result<std::string> Messenger::Impl::resolve(const std::string& ref) const
 {
-    if (ref.empty())
-        return make_error("not-found", "no peer named");
-    auto by_id = contacts_.find(ref);
-    if (!by_id)
-        return by_id.error();
-    if (*by_id)
-        return ref;
-    std::string fp = crypto::normalize_fingerprint(ref);
-    if (!fp.empty()) {
-        auto by_fp = contacts_.find(fp);
-        if (!by_fp)
-            return by_fp.error();
-        if (*by_fp)
-            return fp;
-    }
-    // An instance name means the contact proven under it, never an impostor holding it now.
-    auto pinned = contacts_.proven_for(ref);
-    if (!pinned)
-        return pinned.error();
-    if (*pinned)
-        return (*pinned)->id;
-    if (auto it = online_.find(ref); it != online_.end())
-        return it->second.contact_id;
-    auto any = contacts_.any_for(ref);
-    if (!any)
-        return any.error();
-    if (*any)
-        return (*any)->id;
-    return make_error("not-found", "no peer called " + ref);
+    return contacts_.resolve(ref, [this](const std::string& instance) -> std::optional<std::string> {
+        if (auto it = online_.find(instance); it != online_.end())
+            return it->second.contact_id;
+        return std::nullopt;
+    });
 }
 
 int Messenger::Impl::unread(const std::string& contact_id) const

@@ -212,6 +212,24 @@ START_TEST(contact_book_on_sqlite)
     ck_assert(f.ok() && !f->same_id && f->proven_for_name && f->proven_for_name->id == kAlice);
     ck_assert(judge_announcement("alice@laptop", kRandom, f).standing == Standing::Impostor);
 
+    // What a user means by a name: the proven contact, never the impostor announcing it now.
+    book.hold_nearby(contact(kRandom, "alice@laptop", Trust::Impostor));
+    auto online = [](const std::string& instance) -> std::optional<std::string> {
+        if (instance == "alice@laptop")
+            return kRandom;  // the impostor's announcement holds the name on the LAN now
+        if (instance == "carol@lab")
+            return std::string(64, 'c');
+        return std::nullopt;
+    };
+    ck_assert(book.resolve("alice@laptop", online).value() == kAlice);
+    ck_assert(book.resolve(kRandom, online).value() == kRandom);
+    const std::string spaced = "aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa aaaa";
+    ck_assert(book.resolve(spaced, online).value() == kAlice);
+    ck_assert(book.resolve("carol@lab", online).value() == std::string(64, 'c'));
+    auto nobody = book.resolve("dave@lab", online);
+    ck_assert(!nobody.ok());
+    ck_assert_str_eq(nobody.error().code.c_str(), "not-found");
+
     // A store that cannot be read is an error everywhere, and the rules refuse: nothing is
     // read as "new contact", so nothing can be pinned over the old key.
     ck_assert((*db)->exec("DROP TABLE messages").ok());
@@ -219,6 +237,7 @@ START_TEST(contact_book_on_sqlite)
     ck_assert(!book.find(kAlice).ok());
     ck_assert(!book.all().ok());
     ck_assert(!book.proven_for("alice@laptop").ok());
+    ck_assert(!book.resolve("alice@laptop", online).ok());
     f = book.facts(kRandom, "alice@laptop");
     ck_assert(!f.ok());
     ck_assert(judge_announcement("alice@laptop", kRandom, f).standing == Standing::Refused);
