@@ -7,6 +7,8 @@
 #include <avahi-client/lookup.h>
 #include <avahi-client/publish.h>
 #include <avahi-common/alternative.h>
+#include <avahi-common/defs.h>
+#include <avahi-common/domain.h>
 #include <avahi-common/error.h>
 #include <avahi-common/malloc.h>
 #include <avahi-common/strlst.h>
@@ -24,6 +26,11 @@ constexpr std::string_view kLog = "discovery";
 constexpr std::size_t kMaxIgnoredRemembered = 1024;
 constexpr unsigned kIgnoredLinesPerMinute = 10;
 constexpr unsigned kRetryMs = 5000;
+// TXT records kept per (interface, protocol) of a followed peer: a cache holds one, more while
+// a flush is pending (RFC 6762 §10.2: every record that arrived within the second before the
+// newest stays until the next announcement). A bound against a peer changing its record many
+// times a second; past it the resolver's answers stand in for the dropped ones.
+constexpr std::size_t kMaxLiveTxt = 16;
 
 // Names come off the network: keep control bytes out of our log lines.
 std::string printable(std::string_view s)
@@ -78,6 +85,14 @@ Address to_address(int iface, const AvahiAddress* a)
     return out;
 }
 
+Result<PresenceRecord> decode_rdata(std::string_view rdata)
+{
+    auto items = split_txt_rdata(rdata);
+    if (!items)
+        return items.error();
+    return decode_txt(*items);
+}
+
 const char* proto_name(int proto)
 {
     return proto == AVAHI_PROTO_INET6 ? "IPv6" : proto == AVAHI_PROTO_INET ? "IPv4" : "any";
@@ -129,10 +144,37 @@ struct AvahiDirectory::Trampolines {
         auto* t = static_cast<Tuple*>(userdata);
         AvahiDirectory* d = t->owner;
         if (event == AVAHI_RESOLVER_FOUND)
-            d->tuple_found(*t, host ? host : "", to_address(iface, a), port,
-                           decode_txt(from_string_list(txt)));
+            d->tuple_found(*t, host ? host : "", to_address(iface, a), port, from_string_list(txt));
         else
             d->tuple_failed(*t, avahi_error_text(d->running_client_));
+    }
+    static void txt_record(AvahiRecordBrowser*, AvahiIfIndex iface, AvahiProtocol proto,
+                           AvahiBrowserEvent event, const char*, std::uint16_t, std::uint16_t,
+                           const void* rdata, std::size_t size, AvahiLookupResultFlags,
+                           void* userdata)
+    {
+        auto* f = static_cast<TxtFollower*>(userdata);
+        switch (event) {
+        case AVAHI_BROWSER_NEW:
+        case AVAHI_BROWSER_REMOVE: {
+            // One byte over the limit is enough for split_txt_rdata to reject the record.
+            std::string bytes;
+            if (rdata)
+                bytes.assign(static_cast<const char*>(rdata), std::min(size, kMaxTxtRecordBytes + 1));
+            f->owner->txt_event(*f, iface, proto, event == AVAHI_BROWSER_NEW, std::move(bytes));
+            break;
+        }
+        case AVAHI_BROWSER_FAILURE:
+            // The resolver still reports TXT changes, a second later; nothing is lost.
+            log::info(kLog, "following the TXT record of '" + printable(f->instance) +
+                                "' failed (" + avahi_error_text(f->owner->running_client_) +
+                                "); its status changes now arrive through the resolver");
+            f->live.clear();
+            break;
+        case AVAHI_BROWSER_ALL_FOR_NOW:
+        case AVAHI_BROWSER_CACHE_EXHAUSTED:
+            break;
+        }
     }
     static void oneshot(AvahiServiceResolver*, AvahiIfIndex iface, AvahiProtocol,
                         AvahiResolverEvent event, const char* name, const char*, const char*,
@@ -165,6 +207,7 @@ void AvahiDirectory::ClientDeleter::operator()(AvahiClient* c) const { avahi_cli
 void AvahiDirectory::GroupDeleter::operator()(AvahiEntryGroup* g) const { avahi_entry_group_free(g); }
 void AvahiDirectory::BrowserDeleter::operator()(AvahiServiceBrowser* b) const { avahi_service_browser_free(b); }
 void AvahiDirectory::ResolverDeleter::operator()(AvahiServiceResolver* r) const { avahi_service_resolver_free(r); }
+void AvahiDirectory::RecordBrowserDeleter::operator()(AvahiRecordBrowser* b) const { avahi_record_browser_free(b); }
 void AvahiDirectory::PollDeleter::operator()(AvahiGLibPoll* p) const { avahi_glib_poll_free(p); }
 
 AvahiDirectory::AvahiDirectory(GMainContext* context)
@@ -281,6 +324,7 @@ void AvahiDirectory::client_lost(const std::string& why)
     for (auto id : ids)
         finish_oneshot(id, make_error("daemon-missing", why));
 
+    followers_.clear();
     tuples_.clear();
     browser_.reset();
     group_.reset();
@@ -293,6 +337,7 @@ void AvahiDirectory::teardown_client()
 {
     running_client_ = nullptr;
     oneshots_.clear();
+    followers_.clear();
     tuples_.clear();
     browser_.reset();
     group_.reset();
@@ -467,6 +512,7 @@ void AvahiDirectory::browser_new(int iface, int proto, const std::string& name,
     auto t = std::make_unique<Tuple>();
     t->owner = this;
     t->key = key;
+    t->domain = domain && *domain ? domain : "local";
     // One resolver per (interface, protocol), asking for the address family of that
     // transport: IPv4 mDNS gives the A record, IPv6 mDNS the AAAA (link-local) one. It stays
     // open: avahi reports changes (TXT updates) and FAILURE when the host's records expire.
@@ -493,35 +539,116 @@ void AvahiDirectory::remove_tuple(const TupleKey& key)
         return;
     const std::string instance = std::get<0>(key);
     tuples_.erase(it);
+    // The TXT browser goes with the peer's last tuple.
+    auto next = tuples_.lower_bound(TupleKey{instance, INT_MIN, INT_MIN});
+    if (next == tuples_.end() || std::get<0>(next->first) != instance)
+        followers_.erase(instance);
     refresh_peer(instance);
 }
 
 void AvahiDirectory::tuple_found(Tuple& t, const std::string& host, const Address& address,
-                                 std::uint16_t port, Result<PresenceRecord> record)
+                                 std::uint16_t port, std::vector<std::string> txt)
 {
     const std::string instance = std::get<0>(t.key);
+    t.resolved = true;
+    t.host = host;
+    t.address = address;
+    t.port = port;
+    // The resolver's TXT lags a change by the cache-flush second (RFC 6762 §10.2) and may even
+    // be an older record still in the cache: the record browser's newest one wins.
+    const std::vector<std::string>* live = nullptr;
+    if (auto f = followers_.find(instance); f != followers_.end())
+        if (auto l = f->second->live.find({std::get<1>(t.key), std::get<2>(t.key)});
+            l != f->second->live.end() && !l->second.empty())
+            live = &l->second;
+    apply_record(t, live ? decode_rdata(live->back()) : decode_txt(txt));
+    if (t.found)
+        follow_txt(t);
+    refresh_peer(instance);
+}
+
+void AvahiDirectory::apply_record(Tuple& t, Result<PresenceRecord> record)
+{
+    const std::string& instance = std::get<0>(t.key);
     if (!record) {
         // A peer with a broken record (notably a malformed cw-fp) is not downgraded to a
         // legacy peer: it is left out until it publishes something sane.
         t.found = false;
         log_ignored(instance, record.error().message);
-        refresh_peer(instance);
         return;
     }
     ignored_logged_.erase(instance);
     t.found = true;
     t.seq = next_seq_++;
-    t.host = host;
-    t.address = address;
-    t.port = port;
     t.record = std::move(record.value());
-    refresh_peer(instance);
+}
+
+void AvahiDirectory::follow_txt(const Tuple& t)
+{
+    const std::string& instance = std::get<0>(t.key);
+    AvahiClient* c = running_client_;
+    if (!c || followers_.count(instance) || is_own_service(instance, t.host))
+        return;
+    if (followers_.size() >= kMaxTxtFollowers) {
+        log::debug(kLog, "not following the TXT record of '" + printable(instance) + "': " +
+                             std::to_string(kMaxTxtFollowers) + " peers followed already");
+        return;
+    }
+    // The TXT record's owner name is the service instance name (RFC 6763 §4.1, §6).
+    char name[AVAHI_DOMAIN_NAME_MAX] = {};
+    if (const int r = avahi_service_name_join(name, sizeof name, instance.c_str(), kServiceType,
+                                              t.domain.c_str());
+        r < 0) {
+        log::debug(kLog, "not following the TXT record of '" + printable(instance) +
+                             "': " + avahi_strerror(r));
+        return;
+    }
+    auto f = std::make_unique<TxtFollower>();
+    f->owner = this;
+    f->instance = instance;
+    // Any interface and protocol: events say where the record was seen, and go to that tuple.
+    AvahiRecordBrowser* b = avahi_record_browser_new(
+        c, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, name, AVAHI_DNS_CLASS_IN, AVAHI_DNS_TYPE_TXT,
+        AvahiLookupFlags(0), &Trampolines::txt_record, f.get());
+    if (!b) {
+        log::info(kLog, "cannot follow the TXT record of '" + printable(instance) + "' (" +
+                            avahi_error_text(c) + "); its status changes arrive through the resolver");
+        return;
+    }
+    f->browser.reset(b);
+    followers_.emplace(instance, std::move(f));
+}
+
+void AvahiDirectory::txt_event(TxtFollower& f, int iface, int proto, bool added, std::string rdata)
+{
+    const std::pair<int, int> where{iface, proto};
+    auto& live = f.live[where];
+    live.erase(std::remove(live.begin(), live.end(), rdata), live.end());
+    if (added) {
+        live.push_back(std::move(rdata));
+        if (live.size() > kMaxLiveTxt)
+            live.erase(live.begin());
+    } else if (live.size() != 1) {
+        // Old records leave a second after a change (RFC 6762 §10.2), possibly after the
+        // current one was sent again (a change back to an earlier status arrives as a
+        // refresh, not as a new record). Which of several is current is only certain once one
+        // is left: until then the newest arrival stays shown, so no old status flickers back.
+        if (live.empty())
+            f.live.erase(where);  // gone with a goodbye or expired: the browsers report that
+        return;
+    }
+    auto it = tuples_.find(TupleKey{f.instance, iface, proto});
+    if (it == tuples_.end() || !it->second->resolved)
+        return;  // taken when the resolver reports host and port (tuple_found)
+    apply_record(*it->second, decode_rdata(live.back()));
+    refresh_peer(f.instance, true);
 }
 
 void AvahiDirectory::tuple_failed(Tuple& t, const std::string& why)
 {
     const std::string instance = std::get<0>(t.key);
     if (!t.found) {
+        t.resolved = false;  // a TXT update must not bring back a host that stopped answering
         log::debug(kLog, "resolving '" + printable(instance) + "' failed: " + why);
         return;
     }
@@ -532,26 +659,29 @@ void AvahiDirectory::tuple_failed(Tuple& t, const std::string& why)
     log::info(kLog, "'" + printable(instance) + "' no longer answers on interface " +
                         std::to_string(std::get<1>(t.key)) + " " + proto_name(std::get<2>(t.key)) +
                         " (" + why + ")");
+    t.resolved = false;
     t.found = false;
     refresh_peer(instance);
 }
 
-void AvahiDirectory::refresh_peer(const std::string& instance)
+void AvahiDirectory::refresh_peer(const std::string& instance, bool at_once)
 {
     if (destroying_)
         return;
-    // Arrivals and departures go out at once: discovery latency is what users feel, and a
-    // peer's second address family arriving a few milliseconds later is a cheap "changed".
+    // Arrivals, departures and TXT changes go out at once: discovery latency and a status
+    // change are what users feel, and a peer's second address family arriving a few
+    // milliseconds later is a cheap "changed" (an identical one is not emitted at all).
     bool live = false;
     for (auto it = tuples_.lower_bound(TupleKey{instance, INT_MIN, INT_MIN});
          it != tuples_.end() && std::get<0>(it->first) == instance && !live; ++it)
         live = it->second->found && !is_own_service(instance, it->second->host);
-    if (live != (peers_.count(instance) > 0)) {
+    if (at_once || live != (peers_.count(instance) > 0)) {
         dirty_.erase(instance);
         emit_peer(instance);
         return;
     }
-    // Changes to a known peer (TXT, addresses, port) arrive in bursts: collect them.
+    // Other changes to a known peer (addresses, port, resolver answers) arrive in bursts:
+    // collect them.
     dirty_.insert(instance);
     if (!flush_.connected())
         flush_ = context_->signal_timeout().connect(

@@ -21,6 +21,7 @@ struct AvahiClient;
 struct AvahiEntryGroup;
 struct AvahiServiceBrowser;
 struct AvahiServiceResolver;
+struct AvahiRecordBrowser;
 struct AvahiGLibPoll;
 
 namespace chinwag::discovery {
@@ -45,7 +46,8 @@ struct PeerAnnouncement {
 enum class DirectoryState { Starting, Running, DaemonMissing, Failure };
 
 // Owns the avahi client and its poll adapter, our entry group, the _presence._tcp browser,
-// one resolver per (interface, protocol, instance) and the pending one-shot resolves.
+// one resolver per (interface, protocol, instance), one TXT record browser per listed peer
+// and the pending one-shot resolves.
 // Everything runs on the GMainContext given to the constructor; one thread.
 class AvahiDirectory {
 public:
@@ -85,6 +87,10 @@ public:
 
     // Bounds against floods of bogus announcements.
     static constexpr std::size_t kMaxResolvers = 512;
+    // TXT record browsers (one per listed peer); beyond this a peer's status changes arrive
+    // through its resolver only, about a second later. With kMaxResolvers this stays under
+    // avahi-daemon's default of 1024 objects per client.
+    static constexpr std::size_t kMaxTxtFollowers = 256;
     static constexpr unsigned kResolveTimeoutMs = 5000;
     static constexpr unsigned kCoalesceMs = 100;
 
@@ -93,6 +99,7 @@ private:
     struct GroupDeleter { void operator()(AvahiEntryGroup* g) const; };
     struct BrowserDeleter { void operator()(AvahiServiceBrowser* b) const; };
     struct ResolverDeleter { void operator()(AvahiServiceResolver* r) const; };
+    struct RecordBrowserDeleter { void operator()(AvahiRecordBrowser* b) const; };
     struct PollDeleter { void operator()(AvahiGLibPoll* p) const; };
     using ResolverPtr = std::unique_ptr<AvahiServiceResolver, ResolverDeleter>;
 
@@ -102,12 +109,24 @@ private:
         AvahiDirectory* owner = nullptr;
         TupleKey key;
         ResolverPtr resolver;
+        std::string domain;       // as the browser reported it, for the TXT record's name
+        bool resolved = false;    // the resolver has host, address and port (FOUND, no FAILURE since)
         bool found = false;       // resolved with an acceptable TXT record
         std::uint64_t seq = 0;    // order of the last FOUND, newest wins when merging
         std::string host;
         Address address;
         std::uint16_t port = 0;
         PresenceRecord record;
+    };
+    // A peer's TXT record followed as avahi's cache sees it. A status change arrives as a new
+    // TXT record with the cache-flush bit; the resolver keeps reporting the old one until that
+    // is flushed a second later (RFC 6762 §10.2), the browser reports the new one at once.
+    // Holds, per (interface, protocol), the RDATA of the TXT records in the cache, newest last.
+    struct TxtFollower {
+        AvahiDirectory* owner = nullptr;
+        std::string instance;
+        std::unique_ptr<AvahiRecordBrowser, RecordBrowserDeleter> browser;
+        std::map<std::pair<int, int>, std::vector<std::string>> live;
     };
     struct OneShot {
         AvahiDirectory* owner = nullptr;
@@ -135,10 +154,14 @@ private:
                      int flags);
     void browser_remove(int iface, int proto, const std::string& name);
     void tuple_found(Tuple& t, const std::string& host, const Address& address,
-                     std::uint16_t port, Result<PresenceRecord> record);
+                     std::uint16_t port, std::vector<std::string> txt);
+    void apply_record(Tuple& t, Result<PresenceRecord> record);
+    void follow_txt(const Tuple& t);
+    void txt_event(TxtFollower& f, int iface, int proto, bool added, std::string rdata);
     void tuple_failed(Tuple& t, const std::string& why);
     void remove_tuple(const TupleKey& key);
-    void refresh_peer(const std::string& instance);
+    // at_once: a TXT change, emitted without the coalescing window (status is what users see).
+    void refresh_peer(const std::string& instance, bool at_once = false);
     void emit_peer(const std::string& instance);
     bool is_own_service(const std::string& instance, const std::string& host) const;
     void drop_all_peers();
@@ -156,6 +179,7 @@ private:
     std::unique_ptr<AvahiEntryGroup, GroupDeleter> group_;
     std::unique_ptr<AvahiServiceBrowser, BrowserDeleter> browser_;
     std::map<TupleKey, std::unique_ptr<Tuple>> tuples_;
+    std::map<std::string, std::unique_ptr<TxtFollower>> followers_;  // by instance
     std::map<std::uint64_t, std::unique_ptr<OneShot>> oneshots_;
     std::uint64_t next_oneshot_ = 1;
     std::uint64_t next_seq_ = 1;

@@ -153,6 +153,28 @@ std::vector<std::string> encode_txt(const PresenceRecord& r)
     return out;
 }
 
+Result<std::vector<std::string>> split_txt_rdata(std::string_view rdata)
+{
+    if (rdata.size() > kMaxTxtRecordBytes)
+        return invalid("TXT record is " + std::to_string(rdata.size()) + " bytes (limit " +
+                       std::to_string(kMaxTxtRecordBytes) + ")");
+    std::vector<std::string> items;
+    for (std::size_t i = 0; i < rdata.size();) {
+        const std::size_t len = static_cast<unsigned char>(rdata[i]);
+        if (len > rdata.size() - i - 1)
+            return invalid("TXT record is cut short: a string of " + std::to_string(len) +
+                           " bytes with " + std::to_string(rdata.size() - i - 1) + " left");
+        if (items.size() == kMaxTxtItems)
+            return invalid("TXT record has more than " + std::to_string(kMaxTxtItems) + " strings");
+        items.emplace_back(rdata.substr(i + 1, len));
+        i += 1 + len;
+    }
+    // RFC 6763 §6.1: an empty TXT record is sent as one empty string.
+    if (items.size() == 1 && items[0].empty())
+        items.clear();
+    return items;
+}
+
 Result<PresenceRecord> decode_txt(const std::vector<std::string>& items)
 {
     if (items.size() > kMaxTxtItems)

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.hpp"
@@ -42,6 +43,13 @@ std::vector<std::string> encode_txt(const PresenceRecord& record);
 // record is too large (> 8 KiB or > 64 items) or when "cw-fp" is present but malformed: such
 // a peer claims to be a Chinwag peer and must not be downgraded to a legacy one.
 Result<PresenceRecord> decode_txt(const std::vector<std::string>& items);
+
+// A TXT record's RDATA as it comes off the wire (an avahi record browser hands it over raw):
+// RFC 1035 §3.3.14 / RFC 6763 §6.1, a sequence of strings each led by its length byte.
+// Fails with code "invalid-txt" when a length byte points past the end or the data is over
+// the bounds above (> 8 KiB or > 64 strings). Zero bytes, though not valid DNS, read as an
+// empty record, as does the single zero byte RFC 6763 §6.1 prescribes for one.
+Result<std::vector<std::string>> split_txt_rdata(std::string_view rdata);
 
 // Helpers shared with the tests.
 bool is_valid_utf8(const std::string& s);

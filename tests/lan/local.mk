@@ -25,5 +25,7 @@ TESTS += tests/lan/test_24_message_refused.py
 EXTRA_DIST += tests/lan/test_24_message_refused.py
 TESTS += tests/lan/test_26_announced_key_not_pinned.py
 EXTRA_DIST += tests/lan/test_26_announced_key_not_pinned.py
+TESTS += tests/lan/test_25_status_speed.py
+EXTRA_DIST += tests/lan/test_25_status_speed.py
 TESTS += tests/lan/test_27_announcement_flood.py
 EXTRA_DIST += tests/lan/test_27_announcement_flood.py

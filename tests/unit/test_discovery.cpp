@@ -15,6 +15,7 @@ using chinwag::discovery::decode_txt;
 using chinwag::discovery::encode_txt;
 using chinwag::discovery::is_valid_utf8;
 using chinwag::discovery::PresenceRecord;
+using chinwag::discovery::split_txt_rdata;
 using chinwag::discovery::truncate_utf8;
 
 namespace {
@@ -283,6 +284,93 @@ START_TEST(test_fuzz_never_crashes_and_stays_clean)
 }
 END_TEST
 
+namespace {
+
+// The wire form of a TXT record: each string led by its length byte (RFC 1035 §3.3.14).
+std::string rdata_of(const std::vector<std::string>& items)
+{
+    std::string out;
+    for (const auto& i : items) {
+        out.push_back(static_cast<char>(i.size()));
+        out += i;
+    }
+    return out;
+}
+
+}  // namespace
+
+START_TEST(test_rdata_round_trip_through_decoder)
+{
+    // What a record browser hands over for our own encoder's record reads back the same.
+    const PresenceRecord r = full_record();
+    auto items = split_txt_rdata(rdata_of(encode_txt(r)));
+    ck_assert(items.ok());
+    ck_assert(*items == encode_txt(r));
+    auto back = decode_txt(*items);
+    ck_assert(back.ok());
+    ck_assert(*back == r);
+}
+END_TEST
+
+START_TEST(test_rdata_empty_forms)
+{
+    // RFC 6763 §6.1: an empty TXT record is one zero byte; zero bytes are read the same way.
+    auto zero = split_txt_rdata(std::string(1, '\0'));
+    auto none = split_txt_rdata("");
+    ck_assert(zero.ok() && zero->empty());
+    ck_assert(none.ok() && none->empty());
+    // Empty strings among others are kept (the decoder skips them).
+    auto mixed = split_txt_rdata(std::string("\0\x03" "a=b\0", 6));
+    ck_assert(mixed.ok());
+    ck_assert_uint_eq(mixed->size(), 3);
+    ck_assert_str_eq((*mixed)[1].c_str(), "a=b");
+    // Any byte, NUL included, belongs to the string its length byte covers.
+    auto nul = split_txt_rdata(std::string("\x03" "a\0b", 4));
+    ck_assert(nul.ok() && nul->size() == 1 && (*nul)[0] == std::string("a\0b", 3));
+}
+END_TEST
+
+START_TEST(test_rdata_truncated_and_oversized_rejected)
+{
+    // A length byte pointing past the end: corrupt, never read beyond the data.
+    for (const std::string& bad : {std::string("\x05" "abc"), std::string("\x03" "abc\x01"),
+                                  std::string(1, '\xff')}) {
+        auto r = split_txt_rdata(bad);
+        ck_assert(!r.ok());
+        ck_assert_str_eq(r.error().code.c_str(), "invalid-txt");
+    }
+    // The decoder's bounds hold for the wire form too.
+    std::vector<std::string> many(chinwag::discovery::kMaxTxtItems + 1, "k=v");
+    auto too_many = split_txt_rdata(rdata_of(many));
+    ck_assert(!too_many.ok() && too_many.error().code == "invalid-txt");
+    many.pop_back();
+    ck_assert(split_txt_rdata(rdata_of(many)).ok());
+    auto too_big = split_txt_rdata(std::string(chinwag::discovery::kMaxTxtRecordBytes + 1, '\0'));
+    ck_assert(!too_big.ok() && too_big.error().code == "invalid-txt");
+}
+END_TEST
+
+START_TEST(test_rdata_fuzz_never_reads_past_the_end)
+{
+    std::srand(4321);
+    for (int round = 0; round < 5000; ++round) {
+        std::string bytes;
+        const int len = std::rand() % 300;
+        for (int k = 0; k < len; ++k)
+            bytes.push_back(static_cast<char>(std::rand() % 256));
+        auto items = split_txt_rdata(bytes);
+        if (!items.ok())
+            continue;
+        // Accepted: the strings and their length bytes are exactly the input.
+        std::size_t total = 0;
+        for (const auto& i : *items)
+            total += i.size() + 1;
+        ck_assert(total == bytes.size() || (bytes == std::string(1, '\0') && items->empty()));
+        (void)decode_txt(*items);
+    }
+}
+END_TEST
+
 // AvahiDirectory without any reachable avahi-daemon (a bus address that does not exist):
 // the real library code path, no daemon needed. Check forks each test, so setenv is local.
 START_TEST(test_directory_without_daemon)
@@ -345,6 +433,10 @@ static Suite* discovery_suite()
     tcase_add_test(tc, test_truncate_utf8_boundaries);
     tcase_add_test(tc, test_encode_truncates_long_values);
     tcase_add_test(tc, test_fuzz_never_crashes_and_stays_clean);
+    tcase_add_test(tc, test_rdata_round_trip_through_decoder);
+    tcase_add_test(tc, test_rdata_empty_forms);
+    tcase_add_test(tc, test_rdata_truncated_and_oversized_rejected);
+    tcase_add_test(tc, test_rdata_fuzz_never_reads_past_the_end);
     suite_add_tcase(s, tc);
     TCase* td = tcase_create("avahi_directory");
     tcase_add_test(td, test_directory_without_daemon);
