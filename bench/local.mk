@@ -4,15 +4,17 @@
 #   make soak SOAK_MINUTES=10   two peers at 100 messages/s, RSS sampled each minute
 #   make bench-gui          desktop app startup with 100,000 messages vs an empty profile
 # The helpers are check programs (built by make check too, never installed).
-check_PROGRAMS += bench/tls_echo bench/history_bench
+check_PROGRAMS += bench/tls_echo bench/history_bench bench/txt_watch
 bench_tls_echo_SOURCES = bench/tls_echo.cpp
 bench_tls_echo_LDADD = $(CORE_LIBS) -lpthread
 bench_history_bench_SOURCES = bench/history_bench.cpp
 bench_history_bench_LDADD = libcw_storage.a libcw_model.a libcw_util.a $(CORE_LIBS)
-CLEANFILES += bench/tls_echo bench/history_bench
+bench_txt_watch_SOURCES = bench/txt_watch.cpp
+bench_txt_watch_LDADD = $(CORE_LIBS)
+CLEANFILES += bench/tls_echo bench/history_bench bench/txt_watch
 EXTRA_DIST += bench/run.py bench/gui_startup.py BENCHMARKS.md
 
-bench_needs = chinwag-cli bench/tls_echo bench/history_bench
+bench_needs = chinwag-cli bench/tls_echo bench/history_bench bench/txt_watch
 SOAK_MINUTES = 10
 
 .PHONY: bench bench-gui soak

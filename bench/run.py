@@ -14,6 +14,7 @@ bench/tls_echo and bench/history_bench were built), BENCH_QUICK=1 (= --quick).
 Figures (see BENCHMARKS.md for what each one means):
   discovery3, discovery12  peer starts -> each other peer lists it, vs avahi-browse
   departure                quit / SIGKILL / link cut -> shown offline, vs avahi-browse
+  status                   setStatus -> the other peer's peerChanged, vs a bare TXT record browser
   latency, throughput      round trip and a burst over the TLS stream, vs tls_echo
   setup                    first message with no stream open, vs a bare TLS 1.3 handshake
   history                  1,000,000 messages: search and latest page, vs bare FTS5
@@ -326,6 +327,94 @@ def bench_departure(rounds):
         finally:
             stop_peer(obs, 3)
     return out
+
+
+# ---------------------------------------------------------------- 2b. status change
+
+class TxtWatch:
+    """bench/txt_watch INSTANCE on one host: a bare avahi record browser on the service's
+    TXT record (the mDNS floor for a status change). Owns the process (through the Lan) and
+    a reader thread; events are its JSON lines stamped with "time" (time.monotonic())."""
+
+    def __init__(self, host, instance):
+        self.events = []
+        self._lock = threading.Lock()
+        self.proc = host.popen([tool("txt_watch"), instance], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            t = time.monotonic()
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            ev["time"] = t
+            with self._lock:
+                self.events.append(ev)
+
+    def first_new(self, item, since):
+        """The instant of the first "new" TXT record holding the string item after since."""
+        with self._lock:
+            evs = list(self.events)
+        for ev in evs:
+            if ev.get("event") == "new" and ev["time"] >= since and item in ev.get("txt", []):
+                return ev["time"]
+        return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+def bench_status(rounds):
+    """bob's setStatus -> alice's peerChanged with the new status and message, beside the
+    instant alice's host's avahi-daemon reports bob's new TXT record to a bare record browser.
+    Each round a new message (a new record, not one still cached), 2.5 s apart so the previous
+    change's cache flush and repeated announcements (RFC 6762 §8.3, §10.2) are over."""
+    log(f"status change: {rounds} rounds")
+    chin, floor, delta = [], [], []
+    with Lan(["a", "b"]) as lan:
+        a, b = lan["a"], lan["b"]
+        alice = start_peer(a, lan.path("p", "alice"), "alice", "alice@cw-a")
+        bob = start_peer(b, lan.path("p", "bob"), "bob", "bob@cw-b")
+        watch = None
+        try:
+            fa, fb = fingerprint(alice), fingerprint(bob)
+            if not run_until(lambda: online_seen(alice, fb, 0) and online_seen(bob, fa, 0), 30, 0.1):
+                raise RuntimeError("alice and bob did not meet")
+            watch = TxtWatch(a, "bob@cw-b")
+            time.sleep(2.5)     # bob's first announcements are over; the rig is quiet
+            for r in range(rounds):
+                status, txt_status = ("away", "away") if r % 2 == 0 else ("busy", "dnd")
+                msg = f"bench status {r:03d}"
+
+                def seen(p):
+                    return p.get("id") == fb and p.get("status") == status and p.get("message") == msg
+                t0 = time.monotonic()
+                bob.call("setStatus", {"status": status, "message": msg})
+                ok = run_until(lambda: alice.last("peerChanged", seen, t0)
+                               and watch.first_new(f"msg={msg}", t0), 15, 0.01)
+                if not ok:
+                    raise RuntimeError(f"status round {r}: the change was not seen in 15 s")
+                tc = alice.last("peerChanged", seen, t0)["_t"] - t0
+                tf = watch.first_new(f"msg={msg}", t0) - t0
+                if watch.first_new(f"status={txt_status}", t0) is None:
+                    raise RuntimeError(f"status round {r}: the TXT record lacks status={txt_status}")
+                chin.append(tc * 1000)
+                floor.append(tf * 1000)
+                delta.append((tc - tf) * 1000)
+                log(f"  round {r}: chinwag {tc * 1000:.0f} ms, TXT record browser {tf * 1000:.0f} ms")
+                time.sleep(2.5)
+        finally:
+            if watch:
+                watch.stop()
+            stop_peer(alice, 3)
+            stop_peer(bob, 3)
+    return {"chinwag_ms": summary(chin), "txt_browser_ms": summary(floor), "delta_ms": summary(delta),
+            "samples": {"chinwag": chin, "floor": floor}}
 
 
 # ---------------------------------------------------------------- 3, 4. messages
@@ -661,6 +750,13 @@ def table(res):
             row(f"Departure: {label} → offline ({len(x['samples'])} runs)", fmt(c) + (
                 f", {x['missed']} missed" if x["missed"] else ""), base,
                 ratio(c and c["median"], b and b["median"]), "≈1 s" if lim < 2000 else "< 30 s", met)
+    stc = res.get("status")
+    if stc:
+        c, f, dl = stc["chinwag_ms"], stc["txt_browser_ms"], stc["delta_ms"]
+        row(f"Status change (`setStatus` → other peer's `peerChanged`), {c['n']} changes", fmt(c),
+            fmt(f) + " (TXT record browser)",
+            ratio(c["median"], f["median"]) + f"; +{dl['median']:.0f} ms (p90 +{dl['p90']:.0f})",
+            "≤ floor + 100 ms", "yes" if dl["p90"] <= 100 else ("median only" if dl["median"] <= 100 else "no"))
     lat = res.get("latency")
     if lat:
         c, r, b = lat["chinwag_receipt_rtt_ms"], lat["chinwag_reply_rtt_ms"], lat["tls_echo_rtt_ms"]
@@ -793,6 +889,7 @@ def main():
         ("discovery3", lambda: bench_discovery(3, 3 if q else 6)),
         ("discovery12", lambda: bench_discovery(12, 2 if q else 4)),
         ("departure", lambda: bench_departure(2 if q else 4)),
+        ("status", lambda: bench_status(6 if q else 20)),
         ("messages", lambda: bench_messages(100 if q else 400, 2000 if q else 10000, 3 if q else 6)),
         ("tmpfs", lambda: bench_messages(100 if q else 200, 2000 if q else 10000, 0, tmpfs=True)),
         ("history", lambda: bench_history(100000 if q else 1000000, 100 if q else 300)),
