@@ -38,12 +38,6 @@ constexpr std::int64_t kIdleIncomingCloseMs = 300000;
 constexpr std::int64_t kMaxRetryDelayMs = 60000;
 constexpr int kMaxBatch = 500;  // incoming messages per group commit (bounds receipt delay)
 
-bool has_address(const discovery::PeerAnnouncement& ann, const std::string& ip)
-{
-    return std::any_of(ann.addresses.begin(), ann.addresses.end(),
-                       [&](const discovery::Address& a) { return a.ip == ip; });
-}
-
 // IPv4 first: every stack has it; IPv6 link-local needs its interface index (XEP-0174 §5).
 std::vector<std::string> dial_order(const discovery::PeerAnnouncement& ann)
 {
@@ -464,35 +458,22 @@ void Messenger::Impl::authorize(const std::string& from, const std::string& ip,
                                 std::function<void(transport::Admission)> answer, bool may_recheck)
 {
     auto decide = [this, from, ip, answer, may_recheck](const discovery::PeerAnnouncement* ann) {
-        if (!ann)
-            return answer({false, {}, "no peer called " + from + " is announced on this network"});
-        if (!ann->record.fingerprint.empty())
-            return answer({true, ann->record.fingerprint, {}});
-        auto pinned = contacts_.proven_for(from);
-        if (!pinned) {  // fail closed: without the stored facts no plaintext stream is let in
-            log::error("trust", "refused a stream from " + from + ": " + pinned.error().message);
-            return answer({false, {}, "the contact list could not be read"});
+        const StreamAdmission a = judge_incoming_stream(from, ip, ann, contacts_.proven_for(from), may_recheck);
+        switch (a.verdict) {
+        case StreamVerdict::AcceptTls: return answer({true, a.expected_fingerprint, {}});
+        case StreamVerdict::AcceptPlaintext: return answer({true, {}, {}});
+        case StreamVerdict::Downgrade:
+            warn("downgrade", a.contact_id,
+                 from + " tried to talk without encryption, but that name belongs to a contact with a key; refused");
+            return answer({false, {}, a.reason});
+        case StreamVerdict::LookAgain:
+            return run_later(1500, [this, alive = alive_, from, ip, answer] {
+                if (*alive)
+                    authorize(from, ip, answer, false);
+            });
+        case StreamVerdict::Refuse:
+            return answer({false, {}, a.reason});  // the stream logs why
         }
-        if (*pinned) {
-            std::string detail = from + " tried to talk without encryption, but that name belongs to a contact "
-                                        "with a key; refused";
-            warn("downgrade", (*pinned)->id, detail);
-            return answer({false, {}, "plaintext refused for a name known with a key"});
-        }
-        // XEP-0174 gives no authentication: accept a legacy stream only from the announced host.
-        if (!has_address(*ann, ip)) {
-            // avahi resolves a peer's IPv4 and IPv6 addresses separately: the one this stream
-            // comes from may not be known yet. Look once more before refusing.
-            if (may_recheck) {
-                run_later(1500, [this, alive = alive_, from, ip, answer] {
-                    if (*alive)
-                        authorize(from, ip, answer, false);
-                });
-                return;
-            }
-            return answer({false, {}, "address " + ip + " does not belong to " + from});
-        }
-        answer({true, {}, {}});
     };
     if (const auto* ann = directory_->find(from))
         return decide(ann);

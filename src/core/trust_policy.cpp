@@ -1,5 +1,7 @@
 #include "core/trust_policy.hpp"
 
+#include <algorithm>
+
 #include "crypto/fingerprint.hpp"
 
 namespace chinwag::core {
@@ -20,6 +22,30 @@ std::string refused(const Error& error)
 }
 
 }  // namespace
+
+StreamAdmission judge_incoming_stream(const std::string& from, const std::string& ip,
+                                      const discovery::PeerAnnouncement* ann,
+                                      const Result<std::optional<model::Contact>>& proven, bool may_look_again)
+{
+    if (!ann)
+        return {StreamVerdict::Refuse, {}, "no peer called " + from + " is announced on this network", {}};
+    if (!ann->record.fingerprint.empty())
+        return {StreamVerdict::AcceptTls, ann->record.fingerprint, {}, {}};
+    if (!proven)  // fail closed: without the stored facts no plaintext stream is let in
+        return {StreamVerdict::Refuse, {}, "the contact list could not be read (" + proven.error().message + ")", {}};
+    if (*proven)
+        return {StreamVerdict::Downgrade, {}, "plaintext refused for a name known with a key", (*proven)->id};
+    // XEP-0174 gives no authentication: accept a legacy stream only from the announced host.
+    const bool announced_here = std::any_of(ann->addresses.begin(), ann->addresses.end(),
+                                            [&](const discovery::Address& a) { return a.ip == ip; });
+    if (announced_here)
+        return {StreamVerdict::AcceptPlaintext, {}, {}, {}};
+    // avahi resolves a peer's IPv4 and IPv6 addresses separately: the one this stream comes
+    // from may not be known yet. Look once more before refusing.
+    if (may_look_again)
+        return {StreamVerdict::LookAgain, {}, {}, {}};
+    return {StreamVerdict::Refuse, {}, "address " + ip + " does not belong to " + from, {}};
+}
 
 bool is_proven(Trust trust)
 {

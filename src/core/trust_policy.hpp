@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "discovery/avahi_directory.hpp"
 #include "model/types.hpp"
 #include "util/result.hpp"
 
@@ -53,5 +54,27 @@ ProofVerdict judge_proof(const std::string& instance, const std::string& fingerp
 
 // Trust whose key a TLS handshake has proved (what "proven_for_name" looks for).
 bool is_proven(model::Trust trust);
+
+enum class StreamVerdict {
+    AcceptTls,        // STARTTLS required, and the announced key must be proven in it
+    AcceptPlaintext,  // a legacy peer from the host that announces it
+    Refuse,
+    Downgrade,        // plaintext under the name of a contact with a proven key: refused, warned
+    LookAgain,        // the address may not be resolved yet: decide again a little later
+};
+
+struct StreamAdmission {
+    StreamVerdict verdict = StreamVerdict::Refuse;
+    std::string expected_fingerprint;  // AcceptTls
+    std::string reason;                // Refuse / Downgrade: plain words for the log and the peer
+    std::string contact_id;            // Downgrade: the contact whose name was used
+};
+
+// Who may open an incoming XEP-0174 stream that says it is `from`, connecting from `ip`.
+// `ann` is the announcement of `from` (nullptr: none), `proven` the contact proven under that
+// name. XEP-0174 gives no authentication of its own.
+StreamAdmission judge_incoming_stream(const std::string& from, const std::string& ip,
+                                      const discovery::PeerAnnouncement* ann,
+                                      const Result<std::optional<model::Contact>>& proven, bool may_look_again);
 
 }  // namespace chinwag::core

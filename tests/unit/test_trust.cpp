@@ -169,6 +169,45 @@ START_TEST(read_error_fails_closed)
 }
 END_TEST
 
+START_TEST(incoming_streams)
+{
+    using Found = Result<std::optional<Contact>>;
+    discovery::PeerAnnouncement keyed;
+    keyed.instance = "alice@laptop";
+    keyed.record.fingerprint = kAlice;
+    keyed.addresses = {{"10.0.0.3", 2, false}};
+    discovery::PeerAnnouncement legacy = keyed;
+    legacy.record.fingerprint.clear();
+    const Found none = std::optional<Contact>();
+    const Found proven = std::optional<Contact>(contact(kAlice, "alice@laptop", Trust::Pinned));
+    const Found broken = make_error("io", "disk I/O error");
+
+    auto a = judge_incoming_stream("alice@laptop", "10.0.0.9", nullptr, none, true);
+    ck_assert(a.verdict == StreamVerdict::Refuse);
+    ck_assert(a.reason.find("no peer called alice@laptop") != std::string::npos);
+    // A keyed announcement: TLS with that key (whatever the address; the handshake proves it).
+    a = judge_incoming_stream("alice@laptop", "10.0.0.9", &keyed, none, true);
+    ck_assert(a.verdict == StreamVerdict::AcceptTls);
+    ck_assert(a.expected_fingerprint == kAlice);
+    // Legacy: from the announced host only; an unknown address is looked up once more.
+    ck_assert(judge_incoming_stream("alice@laptop", "10.0.0.3", &legacy, none, true).verdict ==
+              StreamVerdict::AcceptPlaintext);
+    ck_assert(judge_incoming_stream("alice@laptop", "10.0.0.9", &legacy, none, true).verdict ==
+              StreamVerdict::LookAgain);
+    a = judge_incoming_stream("alice@laptop", "10.0.0.9", &legacy, none, false);
+    ck_assert(a.verdict == StreamVerdict::Refuse);
+    ck_assert(a.reason.find("does not belong to") != std::string::npos);
+    // Plaintext under a proven contact's name: a downgrade, named.
+    a = judge_incoming_stream("alice@laptop", "10.0.0.3", &legacy, proven, true);
+    ck_assert(a.verdict == StreamVerdict::Downgrade);
+    ck_assert(a.contact_id == kAlice);
+    // The store cannot be read: no plaintext stream is let in.
+    a = judge_incoming_stream("alice@laptop", "10.0.0.3", &legacy, broken, true);
+    ck_assert(a.verdict == StreamVerdict::Refuse);
+    ck_assert(a.reason.find("could not be read") != std::string::npos);
+}
+END_TEST
+
 START_TEST(contact_book_on_sqlite)
 {
     TempDir dir;
@@ -254,6 +293,7 @@ int main()
     tcase_add_test(rules, downgrade_only_against_a_proven_key);
     tcase_add_test(rules, proof_pins_once);
     tcase_add_test(rules, read_error_fails_closed);
+    tcase_add_test(rules, incoming_streams);
     suite_add_tcase(s, rules);
     TCase* book = tcase_create("contact_book");
     tcase_add_test(book, contact_book_on_sqlite);
