@@ -43,7 +43,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lan"))
-from testbed import Skip, TestbedError, log, run_until  # noqa: E402
+from testbed import Skip, TestbedError, _pid_alive, _read_text, log, run_until  # noqa: E402
 
 __all__ = ["Prosody", "Ejabberd", "free_port", "port_open", "ServerError"]
 
@@ -70,31 +70,11 @@ def port_open(port, host=LOOPBACK, timeout=0.5):
         return False
 
 
-def _pid_alive(pid):
-    """True if pid runs and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("State:"):
-                    return line.split()[1] not in ("Z", "X")
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return False
-
-
 def _cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
-        return ""
-
-
-def _read_text(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
         return ""
 
 
