@@ -1,4 +1,5 @@
 // LinkLocalStream: one XEP-0174 stream over one TCP connection, with STARTTLS for Chinwag peers.
+// The socket, TLS and keepalive are its BytePump's; this class is the stream's state machine.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +17,11 @@
 
 namespace chinwag::crypto {
 class Identity;
-class TlsChannel;
 }
 
 namespace chinwag::transport {
+
+class BytePump;
 
 // Why a stream ended, for the owner's policy (retry, mark offline, warn).
 struct CloseInfo {
@@ -79,7 +81,7 @@ public:
     bool is_secure() const { return !expected_fp_.empty(); }
     const std::string& peer_instance() const { return peer_instance_; }
     const std::string& peer_fingerprint() const { return expected_fp_; }  // proven once open
-    const std::string& remote_ip() const { return remote_ip_; }
+    const std::string& remote_ip() const;
     std::int64_t last_message_ms() const { return last_message_ms_; }
     void touch_message_activity();
 
@@ -93,14 +95,10 @@ private:
 
     LinkLocalStream(const crypto::Identity& identity, std::string self_instance, bool outgoing, StreamLimits limits);
 
-    void try_next_address();
-    static void on_connected(GObject* source, GAsyncResult* result, gpointer self);
-    void attach(GSocketConnection* connection);
-    static gboolean on_readable(GSocket* socket, GIOCondition condition, gpointer self);
-    static gboolean on_writable(GSocket* socket, GIOCondition condition, gpointer self);
+    void on_connected();
+    void on_tls_done();
+    void on_pump_ended(std::string kind, std::string detail);
     static gboolean on_open_timeout(gpointer self);
-    static gboolean on_ping_timer(gpointer self);
-    void handle_bytes(std::string_view bytes);
     void handle_plain(std::string_view bytes);
     void handle_event(xmpp::Event& event);
     void handle_stanza(const xmpp::Element& stanza);
@@ -109,8 +107,6 @@ private:
     void begin_tls(bool client);
     void become_open();
     void write_raw(std::string_view bytes);   // through TLS when active
-    void queue_wire(std::string bytes);       // straight to the socket buffer
-    void flush();
     void fail(std::string kind, std::string detail, std::string stream_error_condition = {});
     void finish(CloseInfo info);
     void stop_io();
@@ -123,30 +119,17 @@ private:
     StreamLimits limits_;
     State state_ = State::Idle;
 
-    std::vector<std::string> addresses_;
-    std::size_t next_address_ = 0;
-    std::uint16_t port_ = 0;
-    std::string last_connect_error_;
-    std::string remote_ip_;
+    std::string incoming_ip_;
     bool peer_sent_version_ = false;
     Authorizer authorizer_;
 
-    GCancellable* cancellable_ = nullptr;
-    GSocketConnection* connection_ = nullptr;
-    GSocket* socket_ = nullptr;
-    GSource* read_source_ = nullptr;
-    GSource* write_source_ = nullptr;
+    GSocketConnection* accepted_ = nullptr;  // incoming, until start()
     guint open_timer_ = 0;
-    guint ping_timer_ = 0;
 
+    std::unique_ptr<BytePump> pump_;
     xmpp::StreamParser parser_;
-    std::unique_ptr<crypto::TlsChannel> tls_;
-    std::string outbuf_;
     std::deque<std::string> pending_;  // serialized stanzas waiting for Open
-    std::int64_t last_inbound_ms_ = 0;
-    std::int64_t ping_sent_ms_ = 0;
     std::int64_t last_message_ms_ = 0;
-    bool close_after_flush_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     sigc::signal<void()> opened_;

@@ -1,4 +1,5 @@
 noinst_LIBRARIES += libcw_transport.a
 libcw_transport_a_SOURCES = \
+	src/transport/byte_pump.hpp src/transport/byte_pump.cpp \
 	src/transport/link_local_stream.hpp src/transport/link_local_stream.cpp \
 	src/transport/link_local_listener.hpp src/transport/link_local_listener.cpp
