@@ -112,6 +112,12 @@ std::string spki_fingerprint(std::string_view der_spki)
     return to_hex(digest.data(), digest.size());
 }
 
+std::string der_certificate_sha256(std::string_view der_certificate)
+{
+    const auto digest = sha256(der_certificate);
+    return to_hex(digest.data(), digest.size());
+}
+
 Result<std::string> certificate_fingerprint(std::string_view certificate, bool pem)
 {
     gnutls_x509_crt_t raw_crt = nullptr;

@@ -34,6 +34,10 @@ std::string safety_number(std::string_view fp_a, std::string_view fp_b);
 // Lowercase hex SHA-256 of `der_spki` (a DER SubjectPublicKeyInfo).
 std::string spki_fingerprint(std::string_view der_spki);
 
+// Lowercase hex SHA-256 of a whole DER certificate: how a server certificate is shown to the
+// user and pinned per account (as `openssl x509 -fingerprint -sha256` prints it).
+std::string der_certificate_sha256(std::string_view der_certificate);
+
 // Fingerprint of the public key inside a certificate (DER or PEM, `pem` selects).
 // Error code "invalid" if the certificate cannot be parsed.
 Result<std::string> certificate_fingerprint(std::string_view certificate, bool pem);

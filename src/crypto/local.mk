@@ -4,7 +4,8 @@ libcw_crypto_a_SOURCES = \
 	src/crypto/gnutls_handle.hpp \
 	src/crypto/fingerprint.hpp src/crypto/fingerprint.cpp \
 	src/crypto/identity.hpp src/crypto/identity.cpp \
-	src/crypto/tls_channel.hpp src/crypto/tls_channel.cpp
+	src/crypto/tls_channel.hpp src/crypto/tls_channel.cpp \
+	src/crypto/sasl_client.hpp src/crypto/sasl_client.cpp
 
 check_PROGRAMS += tests/unit/test_crypto
 TESTS += tests/unit/test_crypto

@@ -18,6 +18,8 @@ constexpr std::string_view kComponent = "crypto";
 // TLS 1.3 only (RFC 8446): no downgrade path, and CertificateVerify covers the whole
 // handshake transcript including the client certificate.
 constexpr const char* kPriority = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+// XMPP servers: TLS 1.2 is still common (RFC 9325 §3.1.1 allows it); nothing older.
+constexpr const char* kServerPriority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 
 Error mismatch_error(const std::string& presented, const std::string& expected)
 {
@@ -93,6 +95,63 @@ Result<std::unique_ptr<TlsChannel>> TlsChannel::create(const Identity& self, Rol
     return ch;
 }
 
+Result<std::unique_ptr<TlsChannel>> TlsChannel::create_for_server(std::string host,
+                                                                  std::string accepted_certificate,
+                                                                  std::string ca_file)
+{
+    std::string accepted;
+    if (!accepted_certificate.empty()) {
+        accepted = normalize_fingerprint(accepted_certificate);
+        if (accepted.empty())
+            return make_error("invalid", "The accepted certificate is not a SHA-256 fingerprint.");
+    }
+    if (host.empty())
+        return make_error("invalid", "No server host name to check the certificate against.");
+    std::unique_ptr<TlsChannel> ch(new TlsChannel(Role::Client, std::move(accepted)));
+    ch->verify_ = Verify::ServerCertificate;
+    ch->server_host_ = std::move(host);
+    auto tls_error = [](std::string_view what, int rc) {
+        return make_error("tls", std::string(what) + ": " + gnutls_strerror(rc));
+    };
+
+    gnutls_certificate_credentials_t cred = nullptr;
+    int rc = gnutls_certificate_allocate_credentials(&cred);
+    if (rc < 0)
+        return tls_error("Cannot allocate TLS credentials", rc);
+    ch->credentials_.reset(cred);
+    rc = ca_file.empty() ? gnutls_certificate_set_x509_system_trust(cred)
+                         : gnutls_certificate_set_x509_trust_file(cred, ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+    if (rc < 0)
+        return tls_error(ca_file.empty() ? "Cannot load the system's trusted certificates"
+                                         : "Cannot load the trusted certificates in " + ca_file, rc);
+    if (rc == 0 && !ca_file.empty())
+        return make_error("tls", "No certificate found in " + ca_file + ".");
+
+    gnutls_session_t session = nullptr;
+    rc = gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+    if (rc < 0)
+        return tls_error("Cannot create a TLS session", rc);
+    ch->session_.reset(session);
+    const char* err_pos = nullptr;
+    rc = gnutls_priority_set_direct(session, kServerPriority, &err_pos);
+    if (rc < 0)
+        return tls_error("Cannot set the TLS priorities", rc);
+    rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred);
+    if (rc < 0)
+        return tls_error("Cannot attach TLS credentials", rc);
+    // RFC 6120 §13.7.2.1 / RFC 6066 §3: the server picks its certificate by the name we ask for.
+    rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, ch->server_host_.data(), ch->server_host_.size());
+    if (rc < 0)
+        return tls_error("Cannot set the server name", rc);
+    gnutls_handshake_set_timeout(session, 0);
+    gnutls_session_set_ptr(session, ch.get());
+    gnutls_transport_set_ptr(session, ch.get());
+    gnutls_transport_set_push_function(session, &TlsChannel::push);
+    gnutls_transport_set_pull_function(session, &TlsChannel::pull);
+    gnutls_session_set_verify_function(session, &TlsChannel::verify_peer);
+    return ch;
+}
+
 ssize_t TlsChannel::push(gnutls_transport_ptr_t self, const void* data, size_t len) noexcept
 {
     auto* ch = static_cast<TlsChannel*>(self);
@@ -123,7 +182,8 @@ int TlsChannel::verify_peer(gnutls_session_t session) noexcept
 {
     auto* ch = static_cast<TlsChannel*>(gnutls_session_get_ptr(session));
     try {
-        return ch->check_peer_key() ? 0 : -1;
+        const bool ok = ch->verify_ == Verify::PinnedKey ? ch->check_peer_key() : ch->check_server_certificate();
+        return ok ? 0 : -1;
     } catch (...) {
         return -1;
     }
@@ -156,6 +216,76 @@ bool TlsChannel::check_peer_key()
     return true;
 }
 
+bool TlsChannel::check_server_certificate()
+{
+    unsigned count = 0;
+    const gnutls_datum_t* certs = gnutls_certificate_get_peers(session_.get(), &count);
+    if (gnutls_certificate_type_get2(session_.get(), GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_X509 || !certs ||
+        count == 0) {
+        pin_failure_ = make_error("certificate", server_host_ + " presented no certificate");
+        return false;
+    }
+    presented_certificate_ = der_certificate_sha256(
+        std::string_view(reinterpret_cast<const char*>(certs[0].data), certs[0].size));
+    // The user accepted exactly this certificate: neither its issuer nor its names matter.
+    if (!expected_fingerprint_.empty() && presented_certificate_ == expected_fingerprint_) {
+        certificate_pinned_ = true;
+        peer_fingerprint_ = presented_certificate_;
+        return true;
+    }
+    unsigned status = 0;
+    gnutls_typed_vdata_st name{GNUTLS_DT_DNS_HOSTNAME,
+                               reinterpret_cast<unsigned char*>(server_host_.data()), 0};
+    const int rc = gnutls_certificate_verify_peers(session_.get(), &name, 1, &status);
+    if (rc < 0) {
+        pin_failure_ = make_error("certificate", "the certificate of " + server_host_ +
+                                                     " could not be checked: " + gnutls_strerror(rc));
+        return false;
+    }
+    if (status != 0) {
+        std::string why;
+        gnutls_datum_t out{};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) >= 0) {
+            why.assign(reinterpret_cast<const char*>(out.data), out.size);
+            gnutls_free(out.data);
+        }
+        std::string message = "the certificate of " + server_host_ + " is not trusted";
+        if (!why.empty())
+            message += " (" + why + ")";
+        if (!expected_fingerprint_.empty())
+            message += ", and it is not the certificate you accepted: it has changed from " +
+                       format_fingerprint(expected_fingerprint_) + " to " + format_fingerprint(presented_certificate_);
+        pin_failure_ = make_error("certificate", message);
+        return false;
+    }
+    peer_fingerprint_ = presented_certificate_;
+    return true;
+}
+
+std::string TlsChannel::protocol_version() const
+{
+    if (!handshake_done_)
+        return {};
+    const char* name = gnutls_protocol_get_name(gnutls_protocol_get_version(session_.get()));
+    return name ? name : "";
+}
+
+Result<TlsChannel::ChannelBinding> TlsChannel::channel_binding() const
+{
+    if (!handshake_done_ || failure_)
+        return make_error("unavailable", "No TLS session to bind to.");
+    // RFC 9266 §3: tls-unique is undefined for TLS 1.3; tls-exporter is its replacement.
+    const bool tls13 = gnutls_protocol_get_version(session_.get()) == GNUTLS_TLS1_3;
+    gnutls_datum_t cb{};
+    const int rc = gnutls_session_channel_binding(session_.get(), tls13 ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE, &cb);
+    if (rc < 0)
+        return make_error("unavailable", std::string("No channel binding: ") + gnutls_strerror(rc));
+    ChannelBinding out{tls13 ? "tls-exporter" : "tls-unique",
+                       std::string(reinterpret_cast<const char*>(cb.data), cb.size)};
+    gnutls_free(cb.data);
+    return out;
+}
+
 Error TlsChannel::record_failure(Error error)
 {
     failure_ = error;
@@ -171,7 +301,7 @@ Error TlsChannel::record_failure(int rc)
     if (pin_failure_)
         return record_failure(*pin_failure_);
     // RFC 8446 §4.4.2.4: a server that requires a certificate and gets none aborts.
-    if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED)
+    if (verify_ == Verify::PinnedKey && (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED))
         return record_failure(mismatch_error({}, expected_fingerprint_));
     std::string message = gnutls_strerror(rc);
     if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
@@ -215,12 +345,14 @@ Result<void> TlsChannel::continue_handshake()
     }
     // The verify callback has already accepted the key; re-check so that no path through
     // GnuTLS can complete a handshake with an unpinned peer.
-    if (peer_fingerprint_.empty() && !check_peer_key()) {
+    if (peer_fingerprint_.empty() &&
+        !(verify_ == Verify::PinnedKey ? check_peer_key() : check_server_certificate())) {
         gnutls_alert_send(session_.get(), GNUTLS_AL_FATAL, GNUTLS_A_BAD_CERTIFICATE);
         return record_failure(*pin_failure_);
     }
     handshake_done_ = true;
-    log::debug(kComponent, "TLS handshake done with " + format_fingerprint(peer_fingerprint_));
+    log::debug(kComponent, "TLS handshake done with " +
+                               (verify_ == Verify::PinnedKey ? format_fingerprint(peer_fingerprint_) : server_host_));
     return flush_pending();
 }
 

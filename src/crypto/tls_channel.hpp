@@ -9,6 +9,11 @@
 // SubjectPublicKeyInfo equals `expected_peer_fingerprint`. Possession of the private key is
 // proven by the TLS 1.3 CertificateVerify message (RFC 8446 §4.4.3), which GnuTLS checks
 // against the key in that same certificate. No CA or name checks: the key is the identity.
+//
+// Server mode (create_for_server): the client of an XMPP server (RFC 6120 §13.7.2). No client
+// certificate; the server's certificate must chain to the system trust store (or a given CA
+// file) and name the host (RFC 6125 through GnuTLS), or be exactly the certificate the user
+// accepted (its SHA-256, shown to them as a fingerprint). TLS 1.2 or 1.3.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +41,16 @@ public:
     // normalize_fingerprint), "tls" (GnuTLS setup failure).
     static Result<std::unique_ptr<TlsChannel>> create(const Identity& self, Role role,
                                                       std::string expected_peer_fingerprint);
+
+    // A client channel to an XMPP server named `host` (SNI and the RFC 6125 name check).
+    // `accepted_certificate`: SHA-256 of the server certificate the user accepted (hex, any
+    // format normalize_fingerprint takes), or empty. `ca_file`: PEM file of trusted CAs used
+    // instead of the system trust store (tests, private deployments), or empty.
+    // A certificate that is neither trusted nor the accepted one fails the handshake with
+    // error "certificate" (plain words: why), and presented_certificate() names it.
+    static Result<std::unique_ptr<TlsChannel>> create_for_server(std::string host,
+                                                                 std::string accepted_certificate,
+                                                                 std::string ca_file = {});
 
     TlsChannel(const TlsChannel&) = delete;
     TlsChannel& operator=(const TlsChannel&) = delete;
@@ -69,6 +84,20 @@ public:
     // The peer's verified fingerprint; empty until the peer's key has been accepted.
     const std::string& peer_fingerprint() const { return peer_fingerprint_; }
     const std::string& expected_peer_fingerprint() const { return expected_fingerprint_; }
+    // Server mode: SHA-256 of the certificate the server presented (set during the handshake,
+    // also when it was refused: what the user is asked to accept); empty in pinned-key mode.
+    const std::string& presented_certificate() const { return presented_certificate_; }
+    // True once the server's certificate was accepted because the user pinned it.
+    bool certificate_pinned() const { return certificate_pinned_; }
+    // "TLS1.3", "TLS1.2" once the handshake is done.
+    std::string protocol_version() const;
+    // Channel binding data for SASL -PLUS mechanisms (RFC 5929 tls-unique for TLS 1.2,
+    // RFC 9266 tls-exporter for TLS 1.3), with its name; error "unavailable" otherwise.
+    struct ChannelBinding {
+        std::string type;  // "tls-unique" or "tls-exporter"
+        std::string data;  // raw bytes
+    };
+    Result<ChannelBinding> channel_binding() const;
     // The failure that ended this channel, if any.
     const std::optional<Error>& failure() const { return failure_; }
 
@@ -80,7 +109,10 @@ public:
     bool peer_closed() const { return peer_closed_; }
 
 private:
+    enum class Verify { PinnedKey, ServerCertificate };
     TlsChannel(Role role, std::string expected_fingerprint);
+
+    bool check_server_certificate();
 
     // GnuTLS callbacks (C linkage semantics: never throw).
     static ssize_t push(gnutls_transport_ptr_t self, const void* data, size_t len) noexcept;
@@ -95,6 +127,10 @@ private:
     Error record_failure(Error error);
 
     Role role_;
+    Verify verify_ = Verify::PinnedKey;
+    std::string server_host_;
+    std::string presented_certificate_;
+    bool certificate_pinned_ = false;
     std::string expected_fingerprint_;
     std::string peer_fingerprint_;
     // Declared before session_ so the session is destroyed first.

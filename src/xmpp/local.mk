@@ -3,6 +3,7 @@ libcw_xmpp_a_SOURCES = \
 	src/xmpp/element.hpp src/xmpp/element.cpp \
 	src/xmpp/stream_parser.hpp src/xmpp/stream_parser.cpp \
 	src/xmpp/stanzas.hpp src/xmpp/stanzas.cpp \
+	src/xmpp/rfc6120_client.hpp src/xmpp/rfc6120_client.cpp \
 	src/xmpp/rfc6121_message.cpp \
 	src/xmpp/xep0199_ping.cpp
 
