@@ -89,6 +89,26 @@ END;
 DELETE FROM contacts WHERE trust <> 'verified'
     AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.contact_id = contacts.id);
 )sql"},
+    {3, R"sql(
+-- XMPP accounts of this profile (storage/account_store.hpp). Passwords are not here: they go
+-- to the user's keyring (storage/secret_store.hpp). jid is the normalised bare JID
+-- (RFC 7622 §3), the key; jid_typed is what the user entered, for display.
+-- roster_version is the last RFC 6121 §2.6 'ver' the server gave; '' means no cached roster,
+-- which is exactly what a client sends to bootstrap versioning (§2.6.2).
+CREATE TABLE accounts (
+    -- AUTOINCREMENT: a removed account's id is never given to a new one, so an id a front
+    -- end still holds cannot name the wrong account.
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    jid             TEXT NOT NULL UNIQUE,
+    jid_typed       TEXT NOT NULL,
+    host            TEXT NOT NULL DEFAULT '',
+    port            INTEGER NOT NULL DEFAULT 0 CHECK (port BETWEEN 0 AND 65535),
+    cert_sha256     TEXT NOT NULL DEFAULT '',
+    enabled         INTEGER NOT NULL DEFAULT 1,
+    roster_version  TEXT NOT NULL DEFAULT '',
+    created_ms      INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr int kCurrentVersion = kMigrations[std::size(kMigrations) - 1].version;
