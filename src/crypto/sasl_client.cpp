@@ -28,10 +28,13 @@ Error sasl_error(int rc, std::string_view what)
 SaslChoice choose_mechanism(const std::vector<std::string>& offered, std::string_view binding_type,
                             const std::vector<std::string>& server_bindings, bool allow_plain)
 {
-    // XEP-0440 §3: without an announcement a server is assumed to support the default type
-    // of its TLS version, which is the type this session has.
+    // XEP-0440: a server that announces its types is taken at its word. Without an
+    // announcement only tls-unique (TLS 1.2, RFC 5929, the old default) is assumed: servers
+    // that predate RFC 9266 offer -PLUS over TLS 1.3 yet refuse tls-exporter (ejabberd 23.01:
+    // "Invalid channel binding"), and a failed -PLUS login cannot be told from a wrong password.
     const bool can_bind = !binding_type.empty() &&
-                          (server_bindings.empty() || contains(server_bindings, binding_type));
+                          (server_bindings.empty() ? binding_type == "tls-unique"
+                                                   : contains(server_bindings, binding_type));
     if (can_bind) {
         for (std::string_view m : {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"})
             if (contains(offered, m))

@@ -28,7 +28,7 @@ struct SaslChoice {
 // Pure: the mechanism to use among `offered` (as the server lists them). `binding_type` is the
 // channel binding this TLS session has ("tls-exporter", "tls-unique" or empty);
 // `server_bindings` the types the server announced (XEP-0440), empty if it announced none
-// (then tls-unique is assumed for TLS 1.2 and tls-exporter for TLS 1.3, RFC 9266 §4.2).
+// (then only tls-unique, TLS 1.2's, is assumed: see sasl_client.cpp).
 SaslChoice choose_mechanism(const std::vector<std::string>& offered, std::string_view binding_type,
                             const std::vector<std::string>& server_bindings, bool allow_plain);
 

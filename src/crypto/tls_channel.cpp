@@ -403,8 +403,15 @@ Result<std::string> TlsChannel::feed(std::string_view ciphertext)
             peer_closed_ = true;  // close_notify, RFC 8446 §6.1
             break;
         }
-        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+            // GnuTLS returns this also after handling a post-handshake message (a TLS 1.3
+            // NewSessionTicket, RFC 8446 §4.6.1, which servers send right after the handshake)
+            // while records are still waiting in our input: read on, or the data behind the
+            // ticket would sit there until the peer happened to send more.
+            if (input_offset_ < input_.size())
+                continue;
             break;
+        }
         if (!gnutls_error_is_fatal(static_cast<int>(n)))
             continue;
         return record_failure(static_cast<int>(n));

@@ -194,7 +194,9 @@ void ClientStream::on_pump_ended(const std::string& kind, const std::string& det
         try_next_target();
         return;
     }
-    if (kind == "closed" || (kind == "eof" && state_ == State::Closing)) {
+    // Closing: the server may drop the connection as soon as it reads our </stream:stream>,
+    // before our TLS close_notify reaches it (a broken pipe then): that is still a goodbye.
+    if (kind == "closed" || state_ == State::Closing) {
         finish("closed", detail);
         return;
     }
@@ -340,13 +342,10 @@ void ClientStream::authenticate(const xmpp::StreamFeatures& features)
                                         (offered.empty() ? std::string("none") : offered) + ")",
                     "policy-violation");
     }
-    // RFC 5802 §6: telling a server that offered no -PLUS that we could bind ("y") lets it
-    // detect a downgrade; a server that offered -PLUS with a type we lack gets plain "n".
-    const bool server_offers_plus = std::any_of(features.mechanisms.begin(), features.mechanisms.end(),
-                                                [](const std::string& m) {
-                                                    return m.size() > 5 && m.compare(m.size() - 5, 5, "-PLUS") == 0;
-                                                });
-    const bool pass_binding = binding && (choice.bind_channel || !server_offers_plus);
+    // The binding goes only to a -PLUS mechanism. RFC 5802 §6's "y" flag (we could bind, the
+    // server offered no -PLUS) is not sent: GNU SASL 2.2's SCRAM client refuses to start
+    // a non-PLUS exchange with binding data set (seen against Prosody 0.12 over TLS 1.3).
+    const bool pass_binding = binding && choice.bind_channel;
     const std::string authcid = settings_.account.local;
     auto sasl = crypto::SaslClient::start(choice.mechanism, authcid, settings_.password, binding_type,
                                           pass_binding ? binding->data : std::string());

@@ -6,3 +6,5 @@ EXTRA_DIST += tests/wan/test_00_servers.py
 check_PROGRAMS += tests/wan/cw-client-probe
 tests_wan_cw_client_probe_SOURCES = tests/wan/cw_client_probe.cpp
 tests_wan_cw_client_probe_LDADD = libcw_transport.a libcw_crypto.a libcw_xmpp.a libcw_model.a libcw_util.a $(CORE_LIBS)
+TESTS += tests/wan/test_01_login.py
+EXTRA_DIST += tests/wan/test_01_login.py
