@@ -21,6 +21,11 @@ constexpr const char* kPriority = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
 // XMPP servers: TLS 1.2 is still common (RFC 9325 §3.1.1 allows it); nothing older.
 constexpr const char* kServerPriority = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 
+Error tls_error(std::string_view what, int rc)
+{
+    return make_error("tls", std::string(what) + ": " + gnutls_strerror(rc));
+}
+
 Error mismatch_error(const std::string& presented, const std::string& expected)
 {
     if (presented.empty())
@@ -51,10 +56,6 @@ Result<std::unique_ptr<TlsChannel>> TlsChannel::create(const Identity& self, Rol
         return make_error("invalid", "The expected peer fingerprint is not a SHA-256 fingerprint.");
 
     std::unique_ptr<TlsChannel> ch(new TlsChannel(role, std::move(expected)));
-    auto tls_error = [](std::string_view what, int rc) {
-        return make_error("tls", std::string(what) + ": " + gnutls_strerror(rc));
-    };
-
     gnutls_certificate_credentials_t cred = nullptr;
     int rc = gnutls_certificate_allocate_credentials(&cred);
     if (rc < 0)
@@ -66,33 +67,37 @@ Result<std::unique_ptr<TlsChannel>> TlsChannel::create(const Identity& self, Rol
     if (rc < 0)
         return tls_error("Cannot load the identity into TLS", rc);
 
-    gnutls_session_t session = nullptr;
     // No session tickets: nothing is resumed, and every connection re-proves both keys.
-    const unsigned flags = (role == Role::Client ? GNUTLS_CLIENT : GNUTLS_SERVER) | GNUTLS_NONBLOCK |
-                           GNUTLS_NO_TICKETS;
-    rc = gnutls_init(&session, flags);
+    const unsigned flags = (role == Role::Client ? GNUTLS_CLIENT : GNUTLS_SERVER) | GNUTLS_NO_TICKETS;
+    if (auto ready = ch->set_up_session(flags, kPriority); !ready)
+        return ready.error();
+    if (role == Role::Server)
+        gnutls_certificate_server_set_request(ch->session_.get(), GNUTLS_CERT_REQUIRE);
+    return ch;
+}
+
+Result<void> TlsChannel::set_up_session(unsigned flags, const char* priority)
+{
+    gnutls_session_t session = nullptr;
+    int rc = gnutls_init(&session, flags | GNUTLS_NONBLOCK);
     if (rc < 0)
         return tls_error("Cannot create a TLS session", rc);
-    ch->session_.reset(session);
-
+    session_.reset(session);
     const char* err_pos = nullptr;
-    rc = gnutls_priority_set_direct(session, kPriority, &err_pos);
+    rc = gnutls_priority_set_direct(session, priority, &err_pos);
     if (rc < 0)
         return tls_error("Cannot set the TLS priorities", rc);
-    rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred);
+    rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials_.get());
     if (rc < 0)
         return tls_error("Cannot attach TLS credentials", rc);
-    if (role == Role::Server)
-        gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
-
     // The caller owns timeouts (it owns the connection); GnuTLS must not add its own.
     gnutls_handshake_set_timeout(session, 0);
-    gnutls_session_set_ptr(session, ch.get());
-    gnutls_transport_set_ptr(session, ch.get());
+    gnutls_session_set_ptr(session, this);
+    gnutls_transport_set_ptr(session, this);
     gnutls_transport_set_push_function(session, &TlsChannel::push);
     gnutls_transport_set_pull_function(session, &TlsChannel::pull);
     gnutls_session_set_verify_function(session, &TlsChannel::verify_peer);
-    return ch;
+    return {};
 }
 
 Result<std::unique_ptr<TlsChannel>> TlsChannel::create_for_server(std::string host,
@@ -110,9 +115,6 @@ Result<std::unique_ptr<TlsChannel>> TlsChannel::create_for_server(std::string ho
     std::unique_ptr<TlsChannel> ch(new TlsChannel(Role::Client, std::move(accepted)));
     ch->verify_ = Verify::ServerCertificate;
     ch->server_host_ = std::move(host);
-    auto tls_error = [](std::string_view what, int rc) {
-        return make_error("tls", std::string(what) + ": " + gnutls_strerror(rc));
-    };
 
     gnutls_certificate_credentials_t cred = nullptr;
     int rc = gnutls_certificate_allocate_credentials(&cred);
@@ -127,28 +129,12 @@ Result<std::unique_ptr<TlsChannel>> TlsChannel::create_for_server(std::string ho
     if (rc == 0 && !ca_file.empty())
         return make_error("tls", "No certificate found in " + ca_file + ".");
 
-    gnutls_session_t session = nullptr;
-    rc = gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
-    if (rc < 0)
-        return tls_error("Cannot create a TLS session", rc);
-    ch->session_.reset(session);
-    const char* err_pos = nullptr;
-    rc = gnutls_priority_set_direct(session, kServerPriority, &err_pos);
-    if (rc < 0)
-        return tls_error("Cannot set the TLS priorities", rc);
-    rc = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred);
-    if (rc < 0)
-        return tls_error("Cannot attach TLS credentials", rc);
+    if (auto ready = ch->set_up_session(GNUTLS_CLIENT, kServerPriority); !ready)
+        return ready.error();
     // RFC 6120 §13.7.2.1 / RFC 6066 §3: the server picks its certificate by the name we ask for.
-    rc = gnutls_server_name_set(session, GNUTLS_NAME_DNS, ch->server_host_.data(), ch->server_host_.size());
+    rc = gnutls_server_name_set(ch->session_.get(), GNUTLS_NAME_DNS, ch->server_host_.data(), ch->server_host_.size());
     if (rc < 0)
         return tls_error("Cannot set the server name", rc);
-    gnutls_handshake_set_timeout(session, 0);
-    gnutls_session_set_ptr(session, ch.get());
-    gnutls_transport_set_ptr(session, ch.get());
-    gnutls_transport_set_push_function(session, &TlsChannel::push);
-    gnutls_transport_set_pull_function(session, &TlsChannel::pull);
-    gnutls_session_set_verify_function(session, &TlsChannel::verify_peer);
     return ch;
 }
 

@@ -113,6 +113,8 @@ private:
     TlsChannel(Role role, std::string expected_fingerprint);
 
     bool check_server_certificate();
+    // The GnuTLS session on credentials_: non-blocking, our push/pull/verify, no GnuTLS timeouts.
+    Result<void> set_up_session(unsigned flags, const char* priority);
 
     // GnuTLS callbacks (C linkage semantics: never throw).
     static ssize_t push(gnutls_transport_ptr_t self, const void* data, size_t len) noexcept;

@@ -70,11 +70,6 @@ void BytePump::connect_host(std::string host, std::uint16_t port)
     g_object_unref(client);
 }
 
-void BytePump::attach(GSocketConnection* connection)
-{
-    attach_socket(connection);
-}
-
 void BytePump::try_next_address()
 {
     if (next_address_ >= addresses_.size()) {
@@ -125,13 +120,12 @@ void BytePump::on_connected(GObject* source, GAsyncResult* result, gpointer data
 
 void BytePump::connected(GSocketConnection* connection)
 {
-    attach_socket(connection);
-    auto alive = alive_;
+    attach(connection);
     if (handlers_.connected)
         handlers_.connected();
 }
 
-void BytePump::attach_socket(GSocketConnection* connection)
+void BytePump::attach(GSocketConnection* connection)
 {
     connection_ = G_SOCKET_CONNECTION(g_object_ref(connection));
     remote_ip_ = remote_ip_of(connection_);

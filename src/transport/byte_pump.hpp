@@ -79,7 +79,6 @@ private:
     void try_next_address();
     static void on_connected(GObject* source, GAsyncResult* result, gpointer self);
     void connected(GSocketConnection* connection);
-    void attach_socket(GSocketConnection* connection);
     static gboolean on_readable(GSocket* socket, GIOCondition condition, gpointer self);
     static gboolean on_writable(GSocket* socket, GIOCondition condition, gpointer self);
     static gboolean on_silence_check(gpointer self);

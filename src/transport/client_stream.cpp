@@ -249,10 +249,8 @@ void ClientStream::handle_event(xmpp::Event& event)
             finish("closed", "stream closed");
             return;
         }
-        const bool was_open = state_ == State::Open;
         write_raw(xmpp::stream_close());
-        fail(was_open ? "eof" : state_ == State::Authenticating ? "auth-failed" : "eof",
-             "the server ended the stream");
+        fail(state_ == State::Authenticating ? "auth-failed" : "eof", "the server ended the stream");
     } else if (auto* fault = std::get_if<xmpp::StreamFault>(&event)) {
         fail("protocol", "the server sent malformed data (" + fault->condition + ": " + fault->detail + ")",
              fault->condition);

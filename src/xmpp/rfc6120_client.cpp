@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include <glib.h>
+
 #include "xmpp/stanzas.hpp"
 
 namespace chinwag::xmpp {
@@ -35,32 +37,14 @@ bool has_control_or_space(std::string_view s, bool space_allowed)
 
 constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-std::string encode_base64(std::string_view data)
-{
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                           (static_cast<unsigned char>(data[i + 1]) << 8) | static_cast<unsigned char>(data[i + 2]);
-        for (int shift : {18, 12, 6, 0})
-            out += kBase64[(v >> shift) & 63];
-    }
-    if (i < data.size()) {
-        unsigned v = static_cast<unsigned char>(data[i]) << 16;
-        if (i + 1 < data.size())
-            v |= static_cast<unsigned char>(data[i + 1]) << 8;
-        out += kBase64[(v >> 18) & 63];
-        out += kBase64[(v >> 12) & 63];
-        out += i + 1 < data.size() ? kBase64[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
 std::string sasl_payload(std::string_view data)
 {
-    return data.empty() ? std::string("=") : encode_base64(data);
+    if (data.empty())
+        return "=";
+    gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(data.data()), data.size());
+    std::string out(b64);
+    g_free(b64);
+    return out;
 }
 
 }  // namespace
@@ -169,6 +153,7 @@ std::optional<std::string> decode_base64(std::string_view text)
         return std::string();
     if (t.size() % 4 != 0)
         return std::nullopt;
+    // GLib's decoder skips what is not base64; a SASL message must be refused instead.
     std::array<int, 256> value{};
     value.fill(-1);
     for (std::size_t i = 0; i < kBase64.size(); ++i)
